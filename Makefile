@@ -1,0 +1,45 @@
+# Every target bootstraps what it needs (idempotently), then acts.
+#   make serve   set up, then serve the five-language site at http://127.0.0.1:8000 with live reload
+#   make build   set up, then build the site into site/ with --strict
+#   make test    set up (Python, npm, Chromium), build, then run the whole test suite
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of PyTorch; this machine's pip takes it from local disk. Elsewhere, point it at
+# PyTorch's CPU wheel index, e.g. TORCH_SPEC="torch --index-url <PyTorch CPU index>".
+TORCH_SPEC ?= torch==2.13.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup serve build test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, so that the project's `torch>=2.4` finds it and pulls no CUDA build
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e ".[docs,test]"
+	touch $@
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup: $(VENV)/.installed node_modules/.package-lock.json
+
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+serve: setup
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000 --livereload
+
+build: setup
+	$(BIN)/mkdocs build --strict --clean
+
+test: setup /usr/bin/chromium build
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbmake
+
+clean:
+	rm -rf site $(VENV) node_modules

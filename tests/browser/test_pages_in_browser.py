@@ -1,0 +1,70 @@
+"""The site as a reader sees it, in every language: loads cleanly, renders math, switches language, finds terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES
+
+pytestmark = pytest.mark.browser
+
+# a term that every language's pages use, typed into the search box
+SEARCH_TERMS = {"en": "attention", "it": "attenzione", "zh": "注意力", "ko": "어텐션", "vi": "chú ý"}
+
+
+def url_of(base_url: str, lang: str, stem: str = "") -> str:
+    prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+    return f"{base_url}/{prefix}{stem + '/' if stem else ''}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("stem", ["", "simple-attention", "notebooks/simple-attention"])
+def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, stem: str) -> None:
+    page.goto(url_of(base_url, lang, stem), wait_until="networkidle")
+    assert page.locator("html").get_attribute("lang") == lang
+    if stem:
+        page.wait_for_selector(".katex", timeout=10_000)
+        assert page.locator(".arithmatex .katex, .jp-MarkdownCell .katex").count() > 0
+        unrendered = page.evaluate(
+            """() => [...document.querySelectorAll('.arithmatex, .jp-MarkdownCell')]
+                     .filter(el => !el.querySelector('.katex') && /\\\\\\(|\\\\\\[|\\$/.test(el.innerText))
+                     .map(el => el.innerText.slice(0, 80))"""
+        )
+        assert unrendered == [], f"raw TeX left on the page: {unrendered}"
+    assert page.watched.console_errors == []
+    assert page.watched.offsite_requests == []
+
+
+@pytest.mark.parametrize("target", [lang for lang in LANGUAGES if lang != "en"] + ["en"])
+def test_language_switcher_keeps_the_chapter(page, base_url: str, target: str) -> None:
+    start = "it" if target == "en" else "en"
+    page.goto(url_of(base_url, start, "simple-attention"), wait_until="networkidle")
+    page.hover(".md-header__option .md-select")
+    page.click(f".md-select__link[hreflang='{target}']")
+    page.wait_for_load_state("networkidle")
+    assert page.url == url_of(base_url, target, "simple-attention")
+    assert page.locator("html").get_attribute("lang") == target
+    assert page.watched.console_errors == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_search_finds_pages_in_the_readers_language(page, base_url: str, lang: str) -> None:
+    page.goto(url_of(base_url, lang), wait_until="networkidle")
+    results = page.locator(".md-search-result__item a")
+    for _ in range(20):  # the first query may come before the search index is loaded
+        page.click("label.md-header__button[for='__search']") if not page.is_visible(".md-search__input") else None
+        page.fill(".md-search__input", SEARCH_TERMS[lang])
+        page.press(".md-search__input", "End")
+        try:
+            results.first.wait_for(timeout=1_000)
+            break
+        except Exception:
+            continue
+    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    assert hrefs, f"no results for {SEARCH_TERMS[lang]!r}"
+    prefix = url_of(base_url, lang)
+    in_language = [h for h in hrefs if h.startswith(prefix) and (lang != DEFAULT_LANGUAGE or
+                   not any(h.startswith(url_of(base_url, other)) for other in LANGUAGES if other != lang))]
+    assert in_language, f"search for {SEARCH_TERMS[lang]!r} found no {lang} page: {hrefs}"
+    assert page.watched.console_errors == []
+    assert page.watched.offsite_requests == []

@@ -1,0 +1,162 @@
+"""Checks of the site built by `mkdocs build --strict` (the Makefile builds it before the tests)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES, SITE, built_page
+
+pytestmark = pytest.mark.site
+
+if not (SITE / "index.html").is_file():
+    pytest.fail("site/ is missing: run `make build` (or `make test`, which builds first)", pytrace=False)
+
+HTML_FILES = sorted(SITE.rglob("*.html"))
+# attributes through which a page makes the browser fetch something
+LOADING_ATTRIBUTES = {
+    "script": ["src"],
+    "img": ["src", "srcset"],
+    "source": ["src", "srcset"],
+    "iframe": ["src"],
+    "video": ["src", "poster"],
+    "audio": ["src"],
+    "embed": ["src"],
+    "object": ["data"],
+    "link": ["href"],  # stylesheets, icons, preloads, manifests; rel=alternate/canonical filtered below
+}
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
+CSS_IMPORT = re.compile(r"@import\s+['\"]([^'\"]+)")
+
+
+@cache
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def page_url(path: Path) -> str:
+    """The URL path a built file is served at, e.g. /it/simple-attention/index.html."""
+    return "/" + path.relative_to(SITE).as_posix()
+
+
+def is_remote(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return bool(parts.netloc) or parts.scheme not in ("", "data", "blob")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("stem", PAGES + NOTEBOOKS)
+def test_every_page_is_built_in_every_language(stem: str, lang: str) -> None:
+    assert built_page(stem, lang).is_file(), f"{stem} was not built for {lang}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_notebook_pages_are_rendered_html_with_outputs(stem: str, lang: str) -> None:
+    path = built_page(stem, lang)
+    text = path.read_text(encoding="utf-8")
+    assert not text.lstrip().startswith("{"), f"{path} is raw notebook JSON (mkdocs-static-i18n issue 198)"
+    page = soup(path)
+    assert page.select_one(".jupyter-wrapper .jp-Notebook"), f"{path} has no rendered notebook"
+    assert page.select(".jp-OutputArea-output"), f"{path} shows no executed outputs"
+    download = page.select_one(f'a[href$="{Path(stem).name}.{lang}.ipynb"]')
+    assert download is not None, f"{path} has no download link for its notebook"
+    assert (path.parent / f"{Path(stem).name}.{lang}.ipynb").is_file()
+
+
+@pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))
+def test_no_page_loads_anything_from_another_host(path: Path) -> None:
+    page = soup(path)
+    remote = []
+    for tag, attributes in LOADING_ATTRIBUTES.items():
+        for element in page.find_all(tag):
+            if tag == "link" and {"alternate", "canonical"} & set(element.get("rel", [])):
+                continue
+            for attribute in attributes:
+                for url in re.split(r",\s*", element.get(attribute, "")):
+                    if url and is_remote(url.split()[0]):
+                        remote.append(f"<{tag} {attribute}={url}>")
+    for style in page.find_all("style"):
+        remote += [url for url in CSS_URL.findall(style.text) + CSS_IMPORT.findall(style.text) if is_remote(url)]
+    for script in page.find_all("script", src=False):
+        remote += re.findall(r"""(?:import|from)\s*\(?\s*['"](https?://[^'"]+)""", script.text)
+    assert not remote, f"{page_url(path)} loads from other hosts: {remote}"
+
+
+def test_no_stylesheet_loads_anything_from_another_host() -> None:
+    remote = {}
+    for css in SITE.rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        urls = [url for url in CSS_URL.findall(text) + CSS_IMPORT.findall(text) if is_remote(url)]
+        if urls:
+            remote[css.relative_to(SITE).as_posix()] = urls
+    assert not remote
+
+
+def test_math_and_fonts_are_served_by_the_site() -> None:
+    assert (SITE / "assets/katex/katex.min.js").is_file()
+    assert (SITE / "assets/katex/contrib/auto-render.min.js").is_file()
+    css = (SITE / "assets/katex/katex.min.css").read_text(encoding="utf-8")
+    for font in re.findall(r"url\((fonts/[^)]+\.woff2)\)", css):
+        assert (SITE / "assets/katex" / font).is_file(), f"KaTeX font {font} is not served"
+
+
+def _target_file(url_path: str) -> Path:
+    target = SITE / unquote(url_path).lstrip("/")
+    return target / "index.html" if url_path.endswith("/") or target.is_dir() else target
+
+
+@cache
+def ids_in(path: Path) -> frozenset[str]:
+    return frozenset(element["id"] for element in soup(path).find_all(id=True))
+
+
+@pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))
+def test_internal_links_and_anchors_resolve(path: Path) -> None:
+    broken = []
+    base = page_url(path)
+    for anchor in soup(path).find_all(["a", "link"], href=True):
+        href = anchor["href"]
+        if is_remote(href) or href.startswith(("mailto:", "javascript:")):
+            continue
+        resolved = urlsplit(urljoin(base, href))
+        target = _target_file(resolved.path)
+        if not target.is_file():
+            broken.append(href)
+        elif resolved.fragment and target.suffix == ".html" and unquote(resolved.fragment) not in ids_in(target):
+            broken.append(href)
+    assert not broken, f"{base}: broken links {broken}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_pages_carry_their_lang_attribute(lang: str) -> None:
+    for stem in PAGES + NOTEBOOKS:
+        html = soup(built_page(stem, lang)).find("html")
+        assert html is not None and html.get("lang") == lang, f"{stem} in {lang}: <html lang={html.get('lang')!r}>"
+
+
+def test_language_switcher_points_to_the_same_page() -> None:
+    for stem in PAGES:
+        for lang in LANGUAGES:
+            page = built_page(stem, lang)
+            links = {a.get("hreflang"): a["href"] for a in soup(page).select("a.md-select__link[hreflang]")}
+            assert set(links) == set(LANGUAGES), f"{stem} in {lang}: switcher offers {sorted(links)}"
+            for other, href in links.items():
+                target = _target_file(urlsplit(urljoin(page_url(page), href)).path)
+                assert target == built_page(stem, other), f"{stem} in {lang}: {other} link goes to {href}"
+
+
+def test_search_index_covers_every_language() -> None:
+    import json
+
+    index = json.loads((SITE / "search/search_index.json").read_text(encoding="utf-8"))
+    locations = [doc["location"] for doc in index["docs"]]
+    for lang in LANGUAGES:
+        prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
+        assert any(loc.startswith(prefix + "simple-attention/") for loc in locations), f"no {lang} entries"
+    assert set(LANGUAGES) <= set(index["config"]["lang"])
