@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch; this machine's pip takes it from local disk. Elsewhere, point it at
 # PyTorch's CPU wheel index, e.g. TORCH_SPEC="torch --index-url <PyTorch CPU index>".
 TORCH_SPEC ?= torch==2.13.0
+export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
 

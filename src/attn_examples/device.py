@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:default_device]
 import os
 
 import torch
@@ -30,7 +31,6 @@ def device_available(name: str) -> bool:
     return True
 
 
-# --8<-- [start:default_device]
 def default_device() -> torch.device:
     """Pick the device the guide's examples run on.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -47,24 +48,29 @@ def test_language_switcher_keeps_the_chapter(page, base_url: str, target: str) -
     assert page.watched.console_errors == []
 
 
+def _in_language(href: str, base_url: str, lang: str) -> bool:
+    """Whether a result URL is a page of ``lang`` (English pages live at the root)."""
+    if lang != DEFAULT_LANGUAGE:
+        return href.startswith(url_of(base_url, lang))
+    return not any(href.startswith(url_of(base_url, other)) for other in LANGUAGES if other != lang)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_search_finds_pages_in_the_readers_language(page, base_url: str, lang: str) -> None:
     page.goto(url_of(base_url, lang), wait_until="networkidle")
+    search = page.locator(".md-search__input")
     results = page.locator(".md-search-result__item a")
-    for _ in range(20):  # the first query may come before the search index is loaded
-        page.click("label.md-header__button[for='__search']") if not page.is_visible(".md-search__input") else None
-        page.fill(".md-search__input", SEARCH_TERMS[lang])
-        page.press(".md-search__input", "End")
+    for _ in range(10):  # the first query can come before the search index is loaded: retry
+        search.fill(SEARCH_TERMS[lang])
+        search.press("End")  # Material searches on key events, not on fill alone
         try:
             results.first.wait_for(timeout=1_000)
             break
-        except Exception:
-            continue
-    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+        except PlaywrightTimeout:
+            search.fill("")
+    hrefs = [link.get_attribute("href") or "" for link in results.all()]
     assert hrefs, f"no results for {SEARCH_TERMS[lang]!r}"
-    prefix = url_of(base_url, lang)
-    in_language = [h for h in hrefs if h.startswith(prefix) and (lang != DEFAULT_LANGUAGE or
-                   not any(h.startswith(url_of(base_url, other)) for other in LANGUAGES if other != lang))]
+    in_language = [href for href in hrefs if _in_language(href, base_url, lang)]
     assert in_language, f"search for {SEARCH_TERMS[lang]!r} found no {lang} page: {hrefs}"
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []
