@@ -73,3 +73,62 @@ def check_same_device_and_dtype(**tensors: torch.Tensor) -> None:
             raise TypeError(
                 f"{first_name} and {name} must have the same dtype, got {first.dtype} and {t.dtype}"
             )
+
+
+def check_module_input(
+    name: str, x: object, *, d_in: int, like: torch.Tensor, max_tokens: int | None = None
+) -> torch.Tensor:
+    """Check an input to an attention module: ``(tokens, d_in)`` or ``(batch, tokens, d_in)``.
+
+    ``like`` is one of the module's weights: ``x`` must share its dtype and
+    device. ``max_tokens`` is the module's context length, if it has one.
+
+    >>> w = torch.zeros(2, 3)
+    >>> check_module_input("x", torch.zeros(4, 5), d_in=3, like=w)
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have d_in=3 features in its last dimension, got shape (4, 5)
+    """
+    x = check_float_tensor(name, x, shapes={2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"})
+    if x.shape[-1] != d_in:
+        raise ValueError(f"{name} must have d_in={d_in} features in its last dimension, got shape {tuple(x.shape)}")
+    if max_tokens is not None and x.shape[-2] > max_tokens:
+        raise ValueError(
+            f"{name} has {x.shape[-2]} tokens but the module's context_length is {max_tokens}; "
+            "build the module with a larger context_length or shorten the input"
+        )
+    if x.dtype != like.dtype:
+        raise TypeError(f"{name} has dtype {x.dtype} but the module's weights are {like.dtype}; convert one with .to()")
+    if x.device != like.device:
+        raise ValueError(f"{name} is on {x.device} but the module's weights are on {like.device}; move one with .to()")
+    return x
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Check a size argument such as ``d_out`` or ``num_heads``.
+
+    >>> check_positive_int("num_heads", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_heads must be a positive integer, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def check_probability(name: str, value: object) -> float:
+    """Check a dropout probability: a number in [0, 1).
+
+    >>> check_probability("dropout", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: dropout must be in [0, 1), got 1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float in [0, 1), got {type(value).__name__}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
