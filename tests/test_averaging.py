@@ -84,3 +84,8 @@ head = DataDependentHead(4, 3, context_length=5)
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_input_on_another_device_is_rejected_without_a_gpu() -> None:
+    with pytest.raises(ValueError, match="x is on meta but the module's weights are on cpu"):
+        head(torch.rand(1, 5, 4, device="meta"))

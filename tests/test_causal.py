@@ -92,3 +92,8 @@ def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: s
 def test_module_on_gpu_rejects_cpu_input() -> None:
     with pytest.raises(ValueError, match="module's weights are on cuda"):
         CausalAttention(3, 2, 4).cuda()(torch.rand(1, 4, 3))
+
+
+def test_input_on_another_device_is_rejected_without_a_gpu() -> None:
+    with pytest.raises(ValueError, match="x is on meta but the module's weights are on cpu"):
+        ca(torch.rand(1, 4, 3, device="meta"))

@@ -56,3 +56,8 @@ cross = CrossAttention(3, 2)
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_inputs_on_two_devices_are_rejected() -> None:
+    with pytest.raises(ValueError, match="x_2 is on meta but the module's weights are on cpu"):
+        cross(torch.rand(1, 4, 3), torch.rand(1, 5, 3, device="meta"))

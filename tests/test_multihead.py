@@ -112,3 +112,8 @@ def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: s
 def test_cpu_input_to_a_gpu_module_is_rejected() -> None:
     with pytest.raises(ValueError, match="on cuda"):
         MultiHeadAttention(4, 4, 5, 2).cuda()(torch.rand(1, 5, 4))
+
+
+def test_input_on_another_device_is_rejected_without_a_gpu() -> None:
+    with pytest.raises(ValueError, match="x is on meta but the module's weights are on cpu"):
+        mha(torch.rand(1, 5, 4, device="meta"))

@@ -141,3 +141,13 @@ def test_input_on_another_device_is_rejected() -> None:
         sa2(torch.rand(4, 3, device="cuda"))
     with pytest.raises(ValueError, match="same device"):
         scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3, device="cuda"), torch.rand(2, 3))
+
+
+def test_tensors_on_two_devices_are_rejected_without_a_gpu() -> None:
+    # the "meta" device holds shapes only: enough to show the device check on any machine
+    with pytest.raises(ValueError, match="x is on meta but the module's weights are on cpu"):
+        sa2(torch.rand(4, 3, device="meta"))
+    with pytest.raises(ValueError, match="q and k must be on the same device, got cpu and meta"):
+        attention_weights(torch.rand(2, 3), torch.rand(2, 3, device="meta"))
+    with pytest.raises(ValueError, match="q and v must be on the same device"):
+        scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3), torch.rand(2, 3, device="meta"))

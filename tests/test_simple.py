@@ -117,3 +117,8 @@ def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: s
 def test_tensors_on_two_devices_are_rejected() -> None:
     with pytest.raises(ValueError, match="same device"):
         context_vector(x3[0].cuda(), x3)
+
+
+def test_query_and_inputs_on_two_devices_are_rejected_without_a_gpu() -> None:
+    with pytest.raises(ValueError, match="query and inputs must be on the same device, got meta and cpu"):
+        context_vector(x3[0].to("meta"), x3)
