@@ -100,7 +100,7 @@ class CausalAttention(nn.Module):
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.dropout = nn.Dropout(check_probability("dropout", dropout))
         # True above the diagonal: the future that each query must not see
-        self.register_buffer("mask", torch.ones(context_length, context_length).triu(diagonal=1).bool())
+        self.register_buffer("mask", ~causal_mask(context_length))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attn_examples._checks import check_module_input, check_positive_int, check_probability
-from attn_examples.causal import CausalAttention
+from attn_examples.causal import CausalAttention, causal_mask
 # --8<-- [end:imports]
 
 
@@ -96,9 +96,7 @@ class MultiHeadAttention(nn.Module):
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.out_proj = nn.Linear(d_out, d_out)
-        self.register_buffer(
-            "mask", torch.ones(context_length, context_length).triu(diagonal=1).bool(), persistent=False
-        )
+        self.register_buffer("mask", ~causal_mask(context_length), persistent=False)
 
     def _split_heads(self, t: torch.Tensor) -> torch.Tensor:
         # (batch, tokens, d_out) -> (batch, heads, tokens, head_dim)
