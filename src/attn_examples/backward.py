@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from attn_examples._checks import check_float_tensor, check_positive_int, check_same_device_and_dtype
+from attn_examples.causal import causal_mask
 # --8<-- [end:imports]
 
 _X_SHAPES = {2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"}
@@ -58,9 +59,7 @@ def attention_forward(
     q, k, v = x @ w_q, x @ w_k, x @ w_v
     s = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
     if causal:
-        tokens = x.shape[-2]
-        future = torch.ones(tokens, tokens, dtype=torch.bool, device=x.device).triu(diagonal=1)
-        s = s.masked_fill(future, float("-inf"))
+        s = s.masked_fill(~causal_mask(x.shape[-2], x.device), float("-inf"))
     a = torch.softmax(s, dim=-1)
     return Forward(x, w_q, w_k, w_v, q, k, v, s, a, a @ v)
 # --8<-- [end:forward]
