@@ -6,6 +6,8 @@ what was expected, so a reader who passes the wrong thing learns how to fix it.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
@@ -132,3 +134,33 @@ def check_probability(name: str, value: object) -> float:
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value}")
     return float(value)
+
+
+def check_scale(scale: object, d: int) -> float:
+    """Check a score scale: a positive finite number, or None for the usual ``1/√d``.
+
+    >>> check_scale(None, 64)
+    0.125
+    >>> check_scale(-1.0, 64)
+    Traceback (most recent call last):
+    ...
+    ValueError: scale must be a positive finite number or None (1/√d), got -1.0
+    """
+    if scale is None:
+        return 1.0 / math.sqrt(d)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive finite number or None (1/√d), got {scale!r}")
+    return float(scale)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Check a flag such as ``causal``.
+
+    >>> check_bool("causal", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: causal must be True or False, got int
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
