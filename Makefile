@@ -2,6 +2,7 @@
 #   make serve   set up, then serve the five-language site at http://127.0.0.1:8000 with live reload
 #   make build   set up, then build the site into site/ with --strict
 #   make test    set up (Python, npm, Chromium), build, then run the whole test suite
+#   make bench   set up, then time every attention implementation (BENCH_ARGS, see python -m attn_examples bench -h)
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,8 +13,9 @@ TORCH_SPEC ?= torch==2.13.0
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
+BENCH_ARGS ?= --device cpu --dtype float32 --tokens 256 512 1024 2048 --out docs/benchmarks/cpu
 
-.PHONY: setup serve build test clean
+.PHONY: setup serve build test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +43,9 @@ build: setup
 
 test: setup /usr/bin/chromium build
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbmake
+
+bench: setup
+	$(BIN)/python -m attn_examples bench $(BENCH_ARGS)
 
 clean:
 	rm -rf site $(VENV) node_modules

@@ -1,0 +1,104 @@
+"""The benchmark harness, as a smoke run on tiny sizes (timings themselves are not tested)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from attn_examples import __main__ as cli
+from attn_examples.bench import IMPLEMENTATIONS, Config, PeakMemory, attention_flops, markdown_table, run, targets_table
+
+
+def test_every_cpu_implementation_is_measured_and_accurate() -> None:
+    config = Config(batch=1, heads=2, head_dim=8, tokens=(5, 16), repeats=1, warmup=0, threads=1)
+    records = run(config, log=lambda line: None)
+    cpu_names = {i.name for i in IMPLEMENTATIONS if "cpu" in i.devices}
+    assert {r["implementation"] for r in records} == cpu_names
+    for r in records:
+        assert r["median_ms"] > 0 and r["peak_extra_mib"] >= 0
+        assert r["max_abs_error"] < 1e-5, r  # float32 against the float64 reference
+        assert (r["tflops"] is None) == (r["kind"] == "module")
+    assert {r["sdpa_backend"] for r in records if r["implementation"] == "SDPA"} <= {"math", "flash", "efficient", "cudnn"}
+    # the per-head wrapper is causal only
+    assert not [r for r in records if r["implementation"] == "wrapper (per-head loop)" and not r["causal"]]
+
+
+def test_peak_memory_sees_the_score_matrix_and_flash_avoids_it() -> None:
+    from attn_examples.flash import flash_attention
+
+    q = torch.randn(1, 1, 512, 16)
+    with PeakMemory() as plain:
+        torch.softmax(q @ q.transpose(-2, -1), dim=-1) @ q
+    with PeakMemory() as tiled:
+        flash_attention(q, q, q, block_q=64, block_k=64)
+    assert plain.peak >= 2 * 512 * 512 * 4  # scores and weights
+    assert tiled.peak < 512 * 512 * 4 / 4
+
+
+def test_peak_memory_counts_views_and_in_place_results_once() -> None:
+    x = torch.zeros(100)
+    with PeakMemory() as mem:
+        y = x.clone()
+        y.add_(1)
+        z = y.view(10, 10)
+        del y
+    assert mem.peak == 400 and z.shape == (10, 10)
+
+
+def test_flops_follow_the_flashattention_convention() -> None:
+    assert attention_flops(2, 3, 10, 4, causal=False, mode="forward") == 4 * 2 * 3 * 100 * 4
+    assert attention_flops(2, 3, 10, 4, causal=True, mode="forward+backward") == 4 * 2 * 3 * 100 * 4 / 2 * 3.5
+
+
+def test_cli_writes_jsonl_table_and_plot(tmp_path, capsys) -> None:
+    code = cli.main(["bench", "--batch", "1", "--heads", "1", "--head-dim", "4", "--tokens", "6",
+                     "--repeats", "1", "--warmup", "0", "--threads", "1", "--modes", "forward",
+                     "--only", "SDPA", "flash.py", "--out", str(tmp_path)])
+    assert code == 0
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert "torch" in json.loads(lines[0])["environment"]
+    assert {json.loads(line)["implementation"] for line in lines[1:]} == {"SDPA", "flash.py"}
+    table = (tmp_path / "results.md").read_text()
+    assert "| flash.py |" in table and "(×" in table
+    assert (tmp_path / "time.svg").read_text().lstrip().startswith("<?xml")
+    assert "| forward | no | 6 |" not in (tmp_path / "targets.md").read_text()  # targets start at T = 512
+    again = tmp_path / "again"
+    assert cli.main(["bench", "--from-jsonl", str(tmp_path / "results.jsonl"), "--out", str(again), "--no-plot"]) == 0
+    assert (again / "results.md").read_text() == table
+
+
+def test_markdown_table_marks_missing_cells() -> None:
+    env = {"torch": "x", "processor": "cpu", "device": "cpu", "threads": 1}
+    rows = [{"implementation": "scalar loops", "kind": "kernel", "mode": "forward", "causal": False, "tokens": t,
+             "median_ms": 1.0, "peak_extra_mib": 0.0, "max_abs_error": 0.0, "dtype": "float32"} for t in (8,)]
+    rows.append({**rows[0], "implementation": "SDPA", "tokens": 64})
+    assert "| scalar loops | 1.0 | — |" in markdown_table(rows, env)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--batch", "0"], "batch must be a positive integer"),
+    (["bench", "--tokens", "-3"], "tokens must be a positive integer"),
+    (["bench", "--warmup", "-1"], "warmup must be a non-negative integer"),
+])
+def test_cli_rejects_bad_sizes(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_config_rejects_unknown_dtype() -> None:
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        Config(dtype="int8").check()
+
+
+def test_targets_table_compares_the_fastest_plain_version_with_sdpa() -> None:
+    def rec(name: str, ms: float, mib: float, causal: bool = False) -> dict[str, object]:
+        return {"implementation": name, "mode": "forward", "causal": causal, "tokens": 1024, "median_ms": ms,
+                "peak_extra_mib": mib, "tflops": None}
+    rows = [rec("SDPA", 10.0, 20.0), rec("batched matmul", 12.0, 800.0), rec("flash.py", 30.0, 30.0),
+            rec("per-row loops", 50.0, 10.0), {**rec("SDPA", 1.0, 1.0), "tokens": 256}]
+    table = targets_table(rows)
+    assert "| forward | no | 1024 | batched matmul | 1.20 (≤ 1.3) | 1.50 | not measured | not measured |" in table
+    assert "| 256 |" not in table
