@@ -2,7 +2,7 @@
 #   make serve   set up, then serve the five-language site at http://127.0.0.1:8000 with live reload
 #   make build   set up, then build the site into site/ with --strict
 #   make test    set up (Python, npm, Chromium), build, then run the whole test suite
-#   make bench   set up, then time every attention implementation (BENCH_ARGS, see python -m attn_examples bench -h)
+#   make bench   set up, then time every attention implementation into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,8 @@ TORCH_SPEC ?= torch==2.13.0
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
-BENCH_ARGS ?= --device cpu --dtype float32 --tokens 256 512 1024 2048 --out docs/benchmarks/cpu
+BENCH_OPTS ?= --device cpu --dtype float32
+BENCH_OUT ?= docs/benchmarks/cpu
 
 .PHONY: setup serve build test bench clean
 
@@ -44,8 +45,12 @@ build: setup
 test: setup /usr/bin/chromium build
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbmake
 
+# both modes up to T=1024, then the forward pass alone at T=2048 (its backward takes minutes a call on a
+# 2-core CPU), merged into one set of tables; see python -m attn_examples bench -h
 bench: setup
-	$(BIN)/python -m attn_examples bench $(BENCH_ARGS)
+	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 256 512 1024 --repeats 5 --out .cache/bench/short
+	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 2048 --modes forward --repeats 3 --out .cache/bench/long
+	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT)
 
 clean:
 	rm -rf site $(VENV) node_modules

@@ -29,8 +29,8 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="folder for results.jsonl, results.md and time.svg (default: print the table only)")
     p.add_argument("--no-plot", action="store_true", help="skip the plot (no matplotlib needed)")
-    p.add_argument("--from-jsonl", type=Path, default=None, metavar="FILE",
-                   help="measure nothing: rewrite the table, targets and plot of an earlier results.jsonl into --out")
+    p.add_argument("--from-jsonl", type=Path, nargs="+", default=None, metavar="FILE",
+                   help="measure nothing: merge earlier results.jsonl files and rewrite the tables and plot into --out")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_jsonl is not None:
         if args.out is None:
             parser.error("--from-jsonl needs --out")
-        env, records = bench.read_results(args.from_jsonl)
+        env, records = bench.read_results(args.from_jsonl[0])
+        for path in args.from_jsonl[1:]:
+            records += bench.read_results(path)[1]
         for path in bench.write_results(records, env, args.out, with_plot=not args.no_plot):
             print(path)
         return 0

@@ -9,6 +9,7 @@ a plot.
 
 from __future__ import annotations
 
+# --8<-- [start:imports]
 import copy
 import json
 import math
@@ -31,6 +32,7 @@ from attn_examples.causal import causal_mask
 from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
 from attn_examples.self_attention import scaled_dot_product_attention
+# --8<-- [end:imports]
 
 MODES = ("forward", "forward+backward")
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}

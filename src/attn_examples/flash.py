@@ -215,7 +215,8 @@ def chunked_attention(
     chunk is sized to hold at most ``max_scores`` scores, which keeps it in
     the processor's cache instead of building the full ``(tokens, tokens)``
     matrix for every head at once. With ``causal=True`` a chunk skips the keys
-    after its last query.
+    after its last query. It bounds the memory of the forward pass only: its
+    backward pass is autograd's, which keeps the weights of every chunk.
 
     >>> q, k, v = torch.randn(3, 2, 10, 8, generator=torch.Generator().manual_seed(0)).unbind(0)
     >>> expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)

@@ -11,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES, SITE, built_page
+from tests.site_checks.page_weight import loaded_files, page_weight
 
 pytestmark = pytest.mark.site
 
@@ -160,3 +161,16 @@ def test_search_index_covers_every_language() -> None:
         prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
         assert any(loc.startswith(prefix + "simple-attention/") for loc in locations), f"no {lang} entries"
     assert set(LANGUAGES) <= set(index["config"]["lang"])
+
+
+@pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))
+def test_no_page_transfers_more_than_one_megabyte(path: Path) -> None:
+    weight = page_weight(path)
+    assert weight <= 1_000_000, f"{page_url(path)} loads {weight / 1e3:.0f} kB: {sorted(map(str, loaded_files(path)))}"
+
+
+def test_notebook_pages_share_one_jupyter_stylesheet() -> None:
+    notebook_pages = [built_page(stem, lang) for stem in NOTEBOOKS for lang in LANGUAGES]
+    sheets = [{f for f in loaded_files(p) if f.name.startswith("jupyter-")} for p in notebook_pages]
+    assert sheets[0] and all(s == sheets[0] for s in sheets)
+    assert all(not soup(p).find("style", string=re.compile(r"\.jupyter-wrapper\{--md-red-50")) for p in notebook_pages)

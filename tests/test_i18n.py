@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from attn_examples import i18n
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "page.en.md").write_text("---\ndescription: x\n---\n\n# Page { #page }\n", encoding="utf-8")
+    (tmp_path / "page.it.md").write_text("---\ndescription: y\n---\n\n# Pagina { #page }\n", encoding="utf-8")
+    (tmp_path / "plain.en.md").write_text("# Plain\n", encoding="utf-8")
+    (tmp_path / "plain.zh.md").write_text("# 无前言\n", encoding="utf-8")
+    notebook = {"cells": [], "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    for lang in ("en", "ko"):
+        (tmp_path / "notebooks" / f"lab.{lang}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    return tmp_path
+
+
+def _states(docs: Path) -> dict[tuple[str, str, str], str]:
+    return {(t.stem, t.suffix, t.lang): t.state for t in i18n.status(docs)}
+
+
+def test_unstamped_translations_are_outdated_and_absent_ones_missing(docs: Path) -> None:
+    states = _states(docs)
+    assert states[("page", ".md", "it")] == "outdated"
+    assert states[("page", ".md", "vi")] == "missing"
+    assert states[("lab", ".ipynb", "ko")] == "outdated"
+    assert states[("lab", ".ipynb", "zh")] == "missing"
+    assert len(states) == 3 * len(i18n.TRANSLATIONS)
+
+
+def test_stamp_makes_current_until_the_english_page_changes(docs: Path) -> None:
+    assert i18n.main(["--docs", str(docs), "stamp", "it", "page"]) == 0
+    assert i18n.main(["--docs", str(docs), "stamp", "zh", "plain"]) == 0
+    assert i18n.main(["--docs", str(docs), "stamp", "ko", "lab"]) == 0
+    states = _states(docs)
+    assert states[("page", ".md", "it")] == states[("plain", ".md", "zh")] == states[("lab", ".ipynb", "ko")] == "current"
+    # the front matter keeps its other keys; a page without front matter gets one
+    assert (docs / "page.it.md").read_text(encoding="utf-8").startswith("---\ndescription: y\ntranslated_from: ")
+    assert (docs / "plain.zh.md").read_text(encoding="utf-8").startswith("---\ntranslated_from: ")
+    assert json.loads((docs / "notebooks/lab.ko.ipynb").read_text())["metadata"]["kernelspec"] == {"name": "python3"}
+    # stamping twice replaces the hash rather than adding a second one
+    i18n.main(["--docs", str(docs), "stamp", "it", "page"])
+    assert (docs / "page.it.md").read_text(encoding="utf-8").count("translated_from") == 1
+    (docs / "page.en.md").write_text("---\ndescription: x\n---\n\n# Page, revised { #page }\n", encoding="utf-8")
+    assert _states(docs)[("page", ".md", "it")] == "outdated"
+
+
+def test_status_command_prints_every_page_and_the_counts(docs: Path, capsys) -> None:
+    assert i18n.main(["--docs", str(docs), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "page.md" in out and "lab.ipynb" in out and "plain.md" in out
+    assert out.strip().splitlines()[-1] == "0 current, 3 outdated, 9 missing"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["stamp", "it", "nope"], "no English page or notebook named 'nope'"),
+    (["stamp", "vi", "page"], "does not exist: translate it first"),
+    (["stamp", "fr", "page"], "invalid choice: 'fr'"),
+])
+def test_stamp_rejects_what_it_cannot_do(docs: Path, argv, message, capsys) -> None:
+    with pytest.raises(SystemExit):
+        i18n.main(["--docs", str(docs), *argv])
+    assert message in capsys.readouterr().err
+
+
+def test_every_translation_of_the_guide_is_current_or_reported() -> None:
+    """Outdated translations are allowed (the site shows a banner), missing ones are not."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    assert not [t for t in i18n.status(docs) if t.state == "missing"]
