@@ -174,3 +174,15 @@ def test_notebook_pages_share_one_jupyter_stylesheet() -> None:
     sheets = [{f for f in loaded_files(p) if f.name.startswith("jupyter-")} for p in notebook_pages]
     assert sheets[0] and all(s == sheets[0] for s in sheets)
     assert all(not soup(p).find("style", string=re.compile(r"\.jupyter-wrapper\{--md-red-50")) for p in notebook_pages)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_language_has_its_own_not_found_page(lang: str) -> None:
+    path = SITE / "404.html" if lang == DEFAULT_LANGUAGE else SITE / lang / "404.html"
+    page = soup(path)
+    assert page.html["lang"] == lang
+    home = page.select_one("article a[href]")["href"]
+    assert home.rstrip("/").endswith("" if lang == DEFAULT_LANGUAGE else f"/{lang}") and home.startswith("/")
+    titles = {soup(SITE / ("404.html" if other == DEFAULT_LANGUAGE else f"{other}/404.html")).h1.text
+              for other in LANGUAGES}
+    assert len(titles) == len(LANGUAGES)  # each in its own words
