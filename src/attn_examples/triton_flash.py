@@ -119,6 +119,30 @@ def _tile_weights(q, k_t, lse, rows, cols, scale, T_Q, T_K, CAUSAL: tl.constexpr
 
 
 @triton.jit
+def _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM: tl.constexpr, UPCAST: tl.constexpr):
+    """Queries, output gradients, log-sum-exp and D of the rows ``rows`` (zeros past T_Q)."""
+    offsets = bh * T_Q * HEAD_DIM + rows[:, None] * HEAD_DIM + dims[None, :]
+    q = tl.load(Q + offsets, mask=rows[:, None] < T_Q, other=0.0)
+    do = tl.load(DO + offsets, mask=rows[:, None] < T_Q, other=0.0)
+    lse = tl.load(LSE + bh * T_Q + rows, mask=rows < T_Q, other=0.0)
+    delta = tl.load(DELTA + bh * T_Q + rows, mask=rows < T_Q, other=0.0)
+    if UPCAST:
+        q, do = q.to(tl.float32), do.to(tl.float32)
+    return q, do, lse, delta
+
+
+@triton.jit
+def _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM: tl.constexpr, UPCAST: tl.constexpr):
+    """Keys and values of the columns ``cols``, transposed to (HEAD_DIM, BLOCK_N) (zeros past T_K)."""
+    offsets = bh * T_K * HEAD_DIM + cols[None, :] * HEAD_DIM + dims[:, None]
+    k_t = tl.load(K + offsets, mask=cols[None, :] < T_K, other=0.0)
+    v_t = tl.load(V + offsets, mask=cols[None, :] < T_K, other=0.0)
+    if UPCAST:
+        k_t, v_t = k_t.to(tl.float32), v_t.to(tl.float32)
+    return k_t, v_t
+
+
+@triton.jit
 def _backward_dkdv_kernel(
     Q, K, V, DO, LSE, DELTA, DK, DV,  # all (batch·heads, tokens, HEAD_DIM) contiguous, LSE/DELTA (batch·heads, T_Q)
     scale, T_Q, T_K,
@@ -126,15 +150,11 @@ def _backward_dkdv_kernel(
     CAUSAL: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
 ):
     # one program owns BLOCK_N keys and sums their gradients over every query tile
-    start_n = tl.program_id(0) * BLOCK_N
     bh = tl.program_id(1)
+    start_n = tl.program_id(0) * BLOCK_N
     cols = start_n + tl.arange(0, BLOCK_N)
     dims = tl.arange(0, HEAD_DIM)
-    q_base, k_base, v_base, do_base = Q + bh * T_Q * HEAD_DIM, K + bh * T_K * HEAD_DIM, V + bh * T_K * HEAD_DIM, DO + bh * T_Q * HEAD_DIM
-    k_t = tl.load(k_base + cols[None, :] * HEAD_DIM + dims[:, None], mask=cols[None, :] < T_K, other=0.0)
-    v_t = tl.load(v_base + cols[None, :] * HEAD_DIM + dims[:, None], mask=cols[None, :] < T_K, other=0.0)
-    if UPCAST:
-        k_t, v_t = k_t.to(tl.float32), v_t.to(tl.float32)
+    k_t, v_t = _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM, UPCAST)
     dk = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
     dv = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
     # with a causal mask, queries before these keys never see them
@@ -143,20 +163,15 @@ def _backward_dkdv_kernel(
         start = (start_n // BLOCK_M) * BLOCK_M
     for start_m in range(start, T_Q, BLOCK_M):
         rows = start_m + tl.arange(0, BLOCK_M)
-        q = tl.load(q_base + rows[:, None] * HEAD_DIM + dims[None, :], mask=rows[:, None] < T_Q, other=0.0)
-        do = tl.load(do_base + rows[:, None] * HEAD_DIM + dims[None, :], mask=rows[:, None] < T_Q, other=0.0)
-        lse = tl.load(LSE + bh * T_Q + rows, mask=rows < T_Q, other=0.0)
-        delta = tl.load(DELTA + bh * T_Q + rows, mask=rows < T_Q, other=0.0)
-        if UPCAST:
-            q, do = q.to(tl.float32), do.to(tl.float32)
+        q, do, lse, delta = _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM, UPCAST)
         p = _tile_weights(q, k_t, lse, rows, cols, scale, T_Q, T_K, CAUSAL, PRECISION)
         dv += tl.dot(tl.trans(p).to(do.dtype), do, input_precision=PRECISION)  # dV = Pᵀ dO
         dp = tl.dot(do, v_t, input_precision=PRECISION)  # dP = dO Vᵀ
         ds = p * (dp - delta[:, None]) * scale  # softmax backward, times the score scale
         dk += tl.dot(tl.trans(ds).to(q.dtype), q, input_precision=PRECISION)  # dK = dSᵀ Q
-    out = cols[:, None] * HEAD_DIM + dims[None, :]
-    tl.store(DK + bh * T_K * HEAD_DIM + out, dk.to(DK.dtype.element_ty), mask=cols[:, None] < T_K)
-    tl.store(DV + bh * T_K * HEAD_DIM + out, dv.to(DV.dtype.element_ty), mask=cols[:, None] < T_K)
+    out = bh * T_K * HEAD_DIM + cols[:, None] * HEAD_DIM + dims[None, :]
+    tl.store(DK + out, dk.to(DK.dtype.element_ty), mask=cols[:, None] < T_K)
+    tl.store(DV + out, dv.to(DV.dtype.element_ty), mask=cols[:, None] < T_K)
 
 
 @triton.jit
@@ -167,27 +182,18 @@ def _backward_dq_kernel(
     CAUSAL: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
 ):
     # one program owns BLOCK_M queries and sums dQ = dS K over the key tiles they see
-    start_m = tl.program_id(0) * BLOCK_M
     bh = tl.program_id(1)
+    start_m = tl.program_id(0) * BLOCK_M
     rows = start_m + tl.arange(0, BLOCK_M)
     dims = tl.arange(0, HEAD_DIM)
-    q_base, k_base, v_base, do_base = Q + bh * T_Q * HEAD_DIM, K + bh * T_K * HEAD_DIM, V + bh * T_K * HEAD_DIM, DO + bh * T_Q * HEAD_DIM
-    q = tl.load(q_base + rows[:, None] * HEAD_DIM + dims[None, :], mask=rows[:, None] < T_Q, other=0.0)
-    do = tl.load(do_base + rows[:, None] * HEAD_DIM + dims[None, :], mask=rows[:, None] < T_Q, other=0.0)
-    lse = tl.load(LSE + bh * T_Q + rows, mask=rows < T_Q, other=0.0)
-    delta = tl.load(DELTA + bh * T_Q + rows, mask=rows < T_Q, other=0.0)
-    if UPCAST:
-        q, do = q.to(tl.float32), do.to(tl.float32)
+    q, do, lse, delta = _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM, UPCAST)
     dq = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
     stop = T_K
     if CAUSAL:
         stop = tl.minimum(T_K, start_m + BLOCK_M)
     for start_n in range(0, stop, BLOCK_N):
         cols = start_n + tl.arange(0, BLOCK_N)
-        k_t = tl.load(k_base + cols[None, :] * HEAD_DIM + dims[:, None], mask=cols[None, :] < T_K, other=0.0)
-        v_t = tl.load(v_base + cols[None, :] * HEAD_DIM + dims[:, None], mask=cols[None, :] < T_K, other=0.0)
-        if UPCAST:
-            k_t, v_t = k_t.to(tl.float32), v_t.to(tl.float32)
+        k_t, v_t = _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM, UPCAST)
         p = _tile_weights(q, k_t, lse, rows, cols, scale, T_Q, T_K, CAUSAL, PRECISION)
         dp = tl.dot(do, v_t, input_precision=PRECISION)
         ds = p * (dp - delta[:, None]) * scale

@@ -9,7 +9,10 @@ screenshot in test-results/.
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
+import io
+import mimetypes
 import os
 import threading
 from collections.abc import Iterator
@@ -37,14 +40,32 @@ if not (SITE / "index.html").is_file():
     pytest.fail("site/ is missing: run `make build` first", pytrace=False)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _StaticHostHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves site/ as a static host such as GitHub Pages does: text files gzip-compressed when accepted."""
+
+    COMPRESSED = {".html", ".css", ".js", ".svg", ".json", ".xml", ".txt"}
+
+    def send_head(self):  # type: ignore[override]
+        path = Path(self.translate_path(self.path))
+        if self.path.split("?")[0].endswith("/"):
+            path = path / "index.html"
+        if path.suffix not in self.COMPRESSED or not path.is_file() or "gzip" not in self.headers.get("Accept-Encoding", ""):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), compresslevel=6)
+        self.send_response(200)
+        self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    handler = functools.partial(_StaticHostHandler, directory=str(SITE))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

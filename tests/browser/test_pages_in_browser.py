@@ -20,7 +20,7 @@ def url_of(base_url: str, lang: str, stem: str = "") -> str:
 
 # every page, and the notebook pages of the first two chapters (they are heavy: the rest share their template)
 STEMS = ["" if stem == "index" else stem for stem in PAGES] + NOTEBOOKS[:2]
-WITHOUT_MATH = {"", "glossary"}
+WITHOUT_MATH = {"", "glossary", "translation-status"}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -37,6 +37,10 @@ def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, ste
                      .map(el => el.innerText.slice(0, 80))"""
         )
         assert unrendered == [], f"raw TeX left on the page: {unrendered}"
+    if stem.startswith("notebooks/"):  # the shared JupyterLab stylesheet is loaded and hides the copy buffers
+        assert page.evaluate("""() => [...document.querySelectorAll('.clipboard-copy-txt')]
+                                      .every(el => getComputedStyle(el).display === 'none')""")
+        assert page.locator(".jp-InputPrompt").first.is_visible()
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []
 
@@ -77,5 +81,17 @@ def test_search_finds_pages_in_the_readers_language(page, base_url: str, lang: s
     assert hrefs, f"no results for {SEARCH_TERMS[lang]!r}"
     in_language = [href for href in hrefs if _in_language(href, base_url, lang)]
     assert in_language, f"search for {SEARCH_TERMS[lang]!r} found no {lang} page: {hrefs}"
+    assert page.watched.console_errors == []
+    assert page.watched.offsite_requests == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_not_found_page_is_styled_and_leads_home_in_its_language(page, base_url: str, lang: str) -> None:
+    page.goto(f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html", wait_until="networkidle")
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator(".md-header").is_visible()  # Material's stylesheet and scripts loaded
+    page.click("article a")
+    page.wait_for_load_state("networkidle")
+    assert page.url == url_of(base_url, lang)
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []

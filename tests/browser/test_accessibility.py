@@ -1,0 +1,38 @@
+"""axe-core (from npm, pinned by package-lock.json) in Chromium: no serious or critical violation
+on any type of page, in any language."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_pages_in_browser import url_of
+from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, ROOT
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# one page of every kind: home, a chapter with math and code, a notebook, the glossary, tables, generated tables
+PAGE_TYPES = ["", "causal-attention", "notebooks/causal-attention", "glossary", "benchmarks", "translation-status"]
+BLOCKING = ("serious", "critical")
+
+
+def _violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+               .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+    )
+    return [f"{v['impact']} {v['id']}: {v['nodes']}" for v in found if v["impact"] in BLOCKING]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("stem", PAGE_TYPES)
+def test_no_serious_accessibility_violation(page, base_url: str, lang: str, stem: str) -> None:
+    page.goto(url_of(base_url, lang, stem), wait_until="networkidle")
+    assert _violations(page) == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_not_found_page_has_no_serious_accessibility_violation(page, base_url: str, lang: str) -> None:
+    page.goto(f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html", wait_until="networkidle")
+    assert _violations(page) == []
