@@ -1,7 +1,8 @@
 # Every target bootstraps what it needs (idempotently), then acts.
 #   make serve   set up, then serve the five-language site at http://127.0.0.1:8000 with live reload
 #   make build   set up, then build the site into site/ with --strict
-#   make test    set up (Python, npm, Chromium), build, then run the whole test suite
+#   make test    set up (Python, npm, Chromium), build, then run the whole test suite, audits included
+#   make audit   set up, build, then only the Lighthouse audits (one page at a time, nothing else running)
 #   make bench   set up, then time every attention implementation into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ PYTEST_WORKERS ?= 2
 BENCH_OPTS ?= --device cpu --dtype float32
 BENCH_OUT ?= docs/benchmarks/cpu
 
-.PHONY: setup serve build test bench clean
+.PHONY: setup serve build test audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +43,13 @@ serve: setup
 build: setup
 	$(BIN)/mkdocs build --strict --clean
 
+# Lighthouse times the pages it audits: it runs after the rest, alone, so that no test competes for the CPU
 test: setup /usr/bin/chromium build
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbmake
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbmake -m "not audit"
+	$(BIN)/pytest -n 0 -m audit
+
+audit: setup /usr/bin/chromium build
+	$(BIN)/pytest -n 0 -m audit
 
 # both modes up to T=1024, then the forward pass alone at T=2048 (its backward takes minutes a call on a
 # 2-core CPU), merged into one set of tables; see python -m attn_examples bench -h

@@ -46,7 +46,10 @@ def test_stamp_makes_current_until_the_english_page_changes(docs: Path) -> None:
     assert json.loads((docs / "notebooks/lab.ko.ipynb").read_text())["metadata"]["kernelspec"] == {"name": "python3"}
     # stamping twice replaces the hash rather than adding a second one
     i18n.main(["--docs", str(docs), "stamp", "it", "page"])
-    assert (docs / "page.it.md").read_text(encoding="utf-8").count("translated_from") == 1
+    restamped = (docs / "page.it.md").read_text(encoding="utf-8")
+    assert restamped.count("translated_from") == 1
+    assert restamped.startswith("---\ndescription: y\ntranslated_from: ") and "\n---\n\n# Pagina" in restamped
+    assert _states(docs)[("page", ".md", "it")] == "current"
     (docs / "page.en.md").write_text("---\ndescription: x\n---\n\n# Page, revised { #page }\n", encoding="utf-8")
     assert _states(docs)[("page", ".md", "it")] == "outdated"
 

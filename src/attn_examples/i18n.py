@@ -25,7 +25,7 @@ TRANSLATIONS = ("it", "zh", "ko", "vi")
 KEY = "translated_from"
 STATES = ("current", "outdated", "missing")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<body>.*?\n)---\n", re.S)
-_KEY_LINE = re.compile(rf"^{KEY}:\s*(?P<hash>\S+)\s*$", re.M)
+_KEY_LINE = re.compile(rf"^{KEY}:[ \t]*(?P<hash>\S+)[ \t]*$", re.M)
 
 
 @dataclass(frozen=True)

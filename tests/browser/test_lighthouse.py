@@ -18,7 +18,7 @@ from tests.browser.test_pages_in_browser import url_of
 from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, PAGES, ROOT, built_page
 from tests.site_checks.page_weight import page_weight
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.audit]
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 TARGETS = {"performance": 0.90, "accessibility": 0.95}
