@@ -18,6 +18,15 @@ from mkdocs.structure.pages import Page
 _HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 
 
-def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+def _without_alternates(output: str) -> str:
     head_end = output.find("</head>")
     return _HREFLANG_LINK.sub("", output[:head_end]) + output[head_end:]
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    return _without_alternates(output)
+
+
+def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
+    # the "not found" pages are templates, not pages: they carry the same tags
+    return _without_alternates(output) if template_name == "404.html" else output
