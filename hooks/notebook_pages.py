@@ -8,6 +8,9 @@
 2. mkdocs-jupyter slugifies headings to ASCII: a Chinese or Korean heading gets
    ``id=""`` while its table-of-contents entry points to ``#_1``. Headings and
    TOC entries are given the same Unicode slugs as Markdown pages instead.
+3. Notebook pages are left out of the search index: their prose repeats the chapter that each
+   notebook accompanies, so results would come in pairs, and indexing their large highlighted
+   HTML took most of the search plugin's share of a build.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def _flatten(items: Iterable[AnchorLink]) -> Iterator[AnchorLink]:
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     if not page.file.src_uri.endswith(".ipynb"):
         return html
+    page.meta["search"] = {"exclude": True}  # read by Material's search plugin in on_page_context
     anchors: list[str] = []
 
     def unique_anchor(match: re.Match[str]) -> str:

@@ -34,9 +34,18 @@ _stylesheets: set[Path] = set()
 _used_classes: set[str] = set()
 
 
+def _languages(config: MkDocsConfig) -> list[str]:
+    """The languages built, in build order (mkdocs-static-i18n builds the default one first)."""
+    plugin = config.plugins.get("i18n")
+    if plugin is None:
+        return [config.theme["language"]]
+    return [lang.locale for lang in plugin.config.languages if lang.default or lang.build]
+
+
 def on_pre_build(config: MkDocsConfig) -> None:
-    _stylesheets.clear()
-    _used_classes.clear()
+    _stylesheets.clear()  # each language's build writes the stylesheets again into the shared folder
+    if config.theme["language"] == _languages(config)[0]:
+        _used_classes.clear()  # a new build of the whole site: collect classes from every language
 
 
 def _selectors(prelude: list) -> list[str]:
@@ -109,5 +118,7 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
 
 
 def on_post_build(config: MkDocsConfig) -> None:
+    if config.theme["language"] != _languages(config)[-1]:
+        return  # purge once, after the last language, with the classes of all of them
     for path in _stylesheets:
         path.write_text(purge_unused_rules(path.read_text(encoding="utf-8"), _used_classes), encoding="utf-8")
