@@ -56,7 +56,6 @@ class Implementation:
     max_tokens: int | None = None
     devices: tuple[str, ...] = ("cpu", "cuda", "mps")
     causal_only: bool = False
-    note: str = ""
 
 
 def _scalar_loops(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
@@ -112,7 +111,7 @@ def _triton(causal: bool) -> Callable[..., torch.Tensor]:
 
 
 def _module(build: Callable[[int, int, int, bool], torch.nn.Module], torch_mha: bool = False):
-    """A module implementation: built once per shape by ``prepare`` (see ``_prepare_module``)."""
+    """A module implementation: ``make(causal, d_model, heads, tokens, device, dtype)`` builds it, seeded."""
     def make(causal: bool, d_model: int, heads: int, tokens: int, device: torch.device, dtype: torch.dtype):
         torch.manual_seed(0)
         module = build(d_model, heads, tokens, causal).to(device=device, dtype=dtype)
@@ -131,12 +130,13 @@ IMPLEMENTATIONS = [
     Implementation("batched matmul", "kernel", _kernel(_batched_matmul)),
     Implementation("chunked (flash.py)", "kernel", _kernel(lambda q, k, v, c: chunked_attention(q, k, v, causal=c))),
     Implementation("flash.py", "kernel", _kernel(lambda q, k, v, c: flash_attention(q, k, v, causal=c))),
-    Implementation("SDPA", "kernel", _sdpa(None), note="PyTorch picks the backend"),
+    Implementation("SDPA", "kernel", _sdpa(None)),  # PyTorch picks the backend
     Implementation("SDPA flash", "kernel", _sdpa("FLASH_ATTENTION"), devices=("cuda",)),
     Implementation("SDPA efficient", "kernel", _sdpa("EFFICIENT_ATTENTION"), devices=("cuda",)),
     Implementation("SDPA cuDNN", "kernel", _sdpa("CUDNN_ATTENTION"), devices=("cuda",)),
     Implementation("SDPA math", "kernel", _sdpa("MATH"), devices=("cuda",)),
-    Implementation("Triton", "kernel", _triton, devices=("cuda",), note="interpreter on CPU: tested, not timed"),
+    # on a CPU the Triton kernels run in the interpreter: tested (tests/test_triton_flash.py), not timed
+    Implementation("Triton", "kernel", _triton, devices=("cuda",)),
     Implementation("wrapper (per-head loop)", "module", _module(
         lambda d, h, t, c: MultiHeadAttentionWrapper(d, d // h, t, h)), causal_only=True),
     Implementation("split heads", "module", _module(
