@@ -94,3 +94,18 @@ def test_not_found_page_is_styled_and_leads_home_in_its_language(page, base_url:
     assert page.url == url_of(base_url, lang)
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_glossary_terms_show_their_definition_on_focus(page, base_url: str, lang: str) -> None:
+    page.goto(url_of(base_url, lang, "causal-attention"), wait_until="networkidle")
+    term = page.locator("article a.glossary-term").first
+    definition = term.get_attribute("title")  # Material moves it into its tooltip on first use
+    term.focus()
+    tooltip = page.locator(".md-tooltip2--active")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    assert tooltip.inner_text().strip() == definition
+    term.click()
+    page.wait_for_load_state("networkidle")
+    assert "/glossary/#" in page.url
+    assert page.watched.console_errors == []
