@@ -164,3 +164,26 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
     return value
+
+
+def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
+    """Check queries, keys and values for attention: same rank (2 to 4), batch dims, device and dtype.
+
+    >>> check_qkv(torch.zeros(2, 4, 8), torch.zeros(2, 5, 8), torch.zeros(2, 6, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: k and v must have the same number of tokens, got 5 and 6
+    """
+    shapes = {2: "(tokens, d)", 3: "(batch, tokens, d)", 4: "(batch, heads, tokens, d)"}
+    check_float_tensor("q", q, shapes=shapes)
+    for name, t in (("k", k), ("v", v)):
+        check_float_tensor(name, t, shapes={q.dim(): f"{shapes[q.dim()]}, the rank of q"})
+    check_same_device_and_dtype(q=q, k=k, v=v)
+    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
+        raise ValueError(
+            f"q, k and v must share their batch dimensions, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same size d, got {q.shape[-1]} and {k.shape[-1]}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from attn_examples._checks import (
-    check_bool,
-    check_float_tensor,
-    check_positive_int,
-    check_same_device_and_dtype,
-    check_scale,
-)
+from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
 # --8<-- [end:imports]
 
 
@@ -60,22 +54,6 @@ def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor,
         steps.append(OnlineSoftmaxStep(tuple(block.tolist()), m.item(), running_sum.item()))
     return torch.exp(scores - m) / running_sum, steps
 # --8<-- [end:online_softmax]
-
-
-def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
-    shapes = {2: "(tokens, d)", 3: "(batch, tokens, d)", 4: "(batch, heads, tokens, d)"}
-    check_float_tensor("q", q, shapes=shapes)
-    for name, t in (("k", k), ("v", v)):
-        check_float_tensor(name, t, shapes={q.dim(): f"{shapes[q.dim()]}, the rank of q"})
-    check_same_device_and_dtype(q=q, k=k, v=v)
-    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
-        raise ValueError(
-            f"q, k and v must share their batch dimensions, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
-        )
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same size d, got {q.shape[-1]} and {k.shape[-1]}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
 
 
 def _accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -190,7 +168,7 @@ def flash_attention(
     >>> torch.allclose(flash_attention(q, k, v, causal=True, block_q=4, block_k=3), expected, atol=1e-6)
     True
     """
-    _check_qkv(q, k, v)
+    check_qkv(q, k, v)
     scale = check_scale(scale, q.shape[-1])
     check_positive_int("block_q", block_q)
     check_positive_int("block_k", block_k)
@@ -223,7 +201,7 @@ def chunked_attention(
     >>> torch.allclose(chunked_attention(q, k, v, causal=True, max_scores=30), expected, atol=1e-6)
     True
     """
-    _check_qkv(q, k, v)
+    check_qkv(q, k, v)
     scale = check_scale(scale, q.shape[-1])
     check_positive_int("max_scores", max_scores)
     check_bool("causal", causal)

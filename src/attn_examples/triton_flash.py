@@ -23,13 +23,7 @@ try:
 except ImportError as error:  # pragma: no cover - depends on the installed extras
     raise ImportError('attn_examples.triton_flash needs Triton: pip install "attn-examples[triton]"') from error
 
-from attn_examples._checks import (
-    check_bool,
-    check_float_tensor,
-    check_positive_int,
-    check_same_device_and_dtype,
-    check_scale,
-)
+from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
 # --8<-- [end:imports]
 
 HEAD_DIMS = (16, 32, 64, 128)
@@ -297,20 +291,12 @@ def triton_flash_attention(
     >>> torch.allclose(out.cpu(), expected, atol=1e-5)
     True
     """
-    shape = "(batch, heads, tokens, head_dim)"
-    check_float_tensor("q", q, shapes={4: shape})
-    check_float_tensor("k", k, shapes={4: shape})
-    check_float_tensor("v", v, shapes={4: shape})
-    check_same_device_and_dtype(q=q, k=k, v=v)
+    check_float_tensor("q", q, shapes={4: "(batch, heads, tokens, head_dim)"})
+    check_qkv(q, k, v)
     if q.dtype not in KERNEL_DTYPES:
         raise TypeError(f"the Triton kernels take float16, bfloat16 or float32, got {q.dtype}")
-    if q.shape[-1] not in HEAD_DIMS or k.shape[-1] != q.shape[-1] or v.shape[-1] != q.shape[-1]:
-        raise ValueError(
-            f"q, k and v must share head_dim, one of {HEAD_DIMS}; got {q.shape[-1]}, {k.shape[-1]}, {v.shape[-1]}"
-        )
-    if q.shape[:2] != k.shape[:2] or k.shape[:3] != v.shape[:3]:
-        raise ValueError(f"q, k and v must share (batch, heads) and k, v their tokens; got "
-                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if q.shape[-1] not in HEAD_DIMS or v.shape[-1] != q.shape[-1]:
+        raise ValueError(f"q, k and v must share head_dim, one of {HEAD_DIMS}; got {q.shape[-1]} and {v.shape[-1]}")
     expected_device = default_triton_device()
     if q.device.type != expected_device.type:
         raise ValueError(f"the kernels run on {expected_device.type} tensors here, got tensors on {q.device}")
