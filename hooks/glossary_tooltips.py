@@ -19,7 +19,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-LANGUAGES = ("en", "it", "zh", "ko", "vi")
+from attn_examples.i18n import LANGUAGES, SOURCE, split_source
 _ROW = re.compile(r"^\| \[(?P<en>[^\]]+)\]\(#(?P<id>[\w-]+)\) \| (?P<rest>.*) \|$", re.M)
 _SECTION = re.compile(r"^### .*? \{ #(?P<id>[\w-]+) \}\n\n(?P<body>.*?)(?=\n### |\Z)", re.M | re.S)
 _MARKUP = re.compile(r"`|\*\*|\*|\[([^\]]*)\]\([^)]*\)")
@@ -119,10 +119,11 @@ def on_pre_build(config: MkDocsConfig) -> None:
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    stem, lang, suffix = (page.file.src_uri.rsplit(".", 2) + ["", ""])[:3]
-    if suffix != "md" or lang not in LANGUAGES or stem == "glossary":
+    split = split_source(page.file.src_uri)
+    if split is None or split[2] != "md" or split[0] == "glossary":
         return html
+    lang = split[1]
     if lang not in _terms:
         _terms[lang] = glossary_terms(Path(config.docs_dir), lang)
-    glossary = "glossary/" if lang == LANGUAGES[0] else f"{lang}/glossary/"
+    glossary = "glossary/" if lang == SOURCE else f"{lang}/glossary/"
     return link_terms(html, _terms[lang], get_relative_url(glossary, page.url))

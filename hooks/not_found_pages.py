@@ -13,20 +13,15 @@ from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 
+from attn_examples.i18n import build_order
+
 _default_page: dict[str, str] = {}
-
-
-def _default_language(config: MkDocsConfig) -> str:
-    for name, plugin in config.plugins.items():
-        if name == "i18n":
-            return next(lang.locale for lang in plugin.config.languages if lang.default)
-    return config.theme["language"]
 
 
 def on_post_template(output: str, template_name: str, config: MkDocsConfig) -> str:
     if template_name != "404.html":
         return output
-    lang, default = config.theme["language"], _default_language(config)
+    lang, default = config.theme["language"], build_order(config)[0]
     if lang == default:
         _default_page["html"] = output
         return output

@@ -25,6 +25,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from attn_examples.i18n import build_order
+
 _INLINE_STYLE = re.compile(r'<style type="text/css">\n(?P<css>.*?)</style>', re.S)
 _CLASS_ATTRIBUTE = re.compile(r'class="([^"]*)"')
 _CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
@@ -34,17 +36,9 @@ _stylesheets: set[Path] = set()
 _used_classes: set[str] = set()
 
 
-def _languages(config: MkDocsConfig) -> list[str]:
-    """The languages built, in build order (mkdocs-static-i18n builds the default one first)."""
-    plugin = config.plugins.get("i18n")
-    if plugin is None:
-        return [config.theme["language"]]
-    return [lang.locale for lang in plugin.config.languages if lang.default or lang.build]
-
-
 def on_pre_build(config: MkDocsConfig) -> None:
     _stylesheets.clear()  # each language's build writes the stylesheets again into the shared folder
-    if config.theme["language"] == _languages(config)[0]:
+    if config.theme["language"] == build_order(config)[0]:
         _used_classes.clear()  # a new build of the whole site: collect classes from every language
 
 
@@ -118,7 +112,7 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
 
 
 def on_post_build(config: MkDocsConfig) -> None:
-    if config.theme["language"] != _languages(config)[-1]:
+    if config.theme["language"] != build_order(config)[-1]:
         return  # purge once, after the last language, with the classes of all of them
     for path in _stylesheets:
         path.write_text(purge_unused_rules(path.read_text(encoding="utf-8"), _used_classes), encoding="utf-8")

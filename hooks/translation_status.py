@@ -18,7 +18,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from attn_examples.i18n import SOURCE, TRANSLATIONS, state_of, status
+from attn_examples.i18n import SOURCE, TRANSLATIONS, split_source, state_of, status
 
 MARKER = "<!-- translation-status -->"
 BANNER = {
@@ -43,12 +43,12 @@ STATE_WORDS = {
 
 
 def _language(page: Page) -> str:
-    parts = page.file.src_uri.rsplit(".", 2)
-    return parts[1] if len(parts) == 3 and parts[1] in (SOURCE, *TRANSLATIONS) else SOURCE
+    split = split_source(page.file.src_uri)
+    return split[1] if split else SOURCE
 
 
 def _english_source(page: Page, config: MkDocsConfig) -> Path:
-    stem, lang, suffix = page.file.src_uri.rsplit(".", 2)
+    stem, _, suffix = split_source(page.file.src_uri)
     return Path(config.docs_dir) / f"{stem}.{SOURCE}.{suffix}"
 
 

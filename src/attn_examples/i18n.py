@@ -22,6 +22,7 @@ from pathlib import Path
 
 SOURCE = "en"
 TRANSLATIONS = ("it", "zh", "ko", "vi")
+LANGUAGES = (SOURCE, *TRANSLATIONS)
 KEY = "translated_from"
 STATES = ("current", "outdated", "missing")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<body>.*?\n)---\n", re.S)
@@ -36,6 +37,27 @@ class Translation:
     suffix: str
     lang: str
     state: str
+
+
+def split_source(src_uri: str) -> tuple[str, str, str] | None:
+    """``"notebooks/lab.it.ipynb"`` → ``("notebooks/lab", "it", "ipynb")``; None without a language suffix.
+
+    >>> split_source("causal-attention.zh.md"), split_source("assets/extra.css")
+    (('causal-attention', 'zh', 'md'), None)
+    """
+    parts = src_uri.rsplit(".", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and parts[1] in LANGUAGES else None
+
+
+def build_order(config: object) -> list[str]:
+    """The languages an MkDocs build makes, in order: mkdocs-static-i18n builds the default one first."""
+    plugin = config.plugins.get("i18n")
+    if plugin is None:
+        return [config.theme["language"]]
+    languages = plugin.config.languages
+    return [lang.locale for lang in languages if lang.default] + [
+        lang.locale for lang in languages if lang.build and not lang.default
+    ]
 
 
 def source_hash(path: Path) -> str:
