@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from attn_examples import figures
+from attn_examples.i18n import LANGUAGES
+from attn_examples.plot import THEMES
+from attn_examples.simple import attention_matrix, hello_shiny_sun
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT_OF_SVG = re.compile(r"<text\b[^>]*>([^<]*)</text>")
+
+
+def _words(svg: str) -> set[str]:
+    return {html.unescape(t) for t in TEXT_OF_SVG.findall(svg)}
+
+
+def test_every_chapter_with_a_module_has_a_figure() -> None:
+    chapters = {p.name.removesuffix(".en.ipynb") for p in (ROOT / "docs" / "notebooks").glob("*.en.ipynb")}
+    assert chapters == {f.name.split("/")[0] for f in figures.FIGURES}
+
+
+def test_every_text_is_given_in_every_language() -> None:
+    for name, entries in figures._all_text().items():
+        for key, by_lang in entries.items():
+            assert set(by_lang) == set(LANGUAGES), f"{name}.{key}"
+            assert all(isinstance(t, str) and t.strip() for t in by_lang.values()), f"{name}.{key}"
+
+
+@pytest.mark.parametrize("figure", figures.FIGURES, ids=lambda f: f.name)
+def test_each_language_gets_its_own_words_and_only_them(figure: figures.GuideFigure) -> None:
+    svg = figures.draw_svg(figure, "light")
+    entries = figures._entries(figure.name)
+    for lang in LANGUAGES:
+        words = _words(figures.localise_svg(svg, figure.name, lang))
+        own = {by_lang[lang] for by_lang in entries.values()}
+        others = {t for by_lang in entries.values() for other, t in by_lang.items() if other != lang} - own
+        assert words & others == set(), lang
+        assert figures.text_for(figure.name, lang)("title") in words
+
+
+def test_the_simple_figure_shows_the_chapters_numbers() -> None:
+    svg = figures.draw_svg(figures.FIGURES[0], "dark")
+    shown = [t for t in TEXT_OF_SVG.findall(svg) if re.fullmatch(r"0\.\d\d", t)]
+    expected = [f"{w:.2f}" for w in attention_matrix(hello_shiny_sun()).flatten().tolist()]
+    assert shown[:9] == expected
+
+
+def test_write_figures_writes_each_language_and_theme(tmp_path: Path) -> None:
+    written = figures.write_figures(tmp_path, ["en", "ko"], ["cross-attention/weights"])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
+        f"{lang}/cross-attention/weights.{theme}.svg" for lang in ("en", "ko") for theme in THEMES)
+    assert "키 (x₂의 토큰)" in _words((tmp_path / "ko/cross-attention/weights.dark.svg").read_text())
+
+
+def test_bad_figure_names_languages_and_keys_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown figures"):
+        figures.write_figures(tmp_path, ["en"], ["no-such/figure"])
+    with pytest.raises(ValueError, match="languages must be among"):
+        figures.write_figures(tmp_path, ["fr"])
+    with pytest.raises(KeyError, match="no text 'nope'"):
+        figures.text_for("simple-attention/weights", "en")("nope")
