@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,6 +17,7 @@ from attn_examples.simple import (
     context_vector_loop,
     context_vectors,
     hello_shiny_sun,
+    score_matrix,
     softmax,
 )
 
@@ -53,6 +56,58 @@ def test_matches_pytorch_attention(device: torch.device, dtype: torch.dtype) -> 
     torch.testing.assert_close(
         attention_matrix(x), torch.softmax(x @ x.transpose(-2, -1), dim=-1), rtol=0, atol=TOLERANCE[dtype]
     )
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shape", [(6, 4), (3, 5, 2), (1, 3)])
+def test_scaled_and_causal_options_match_pytorch(device: torch.device, shape: tuple[int, ...], scaled: bool,
+                                                 causal: bool) -> None:
+    x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).to(device)
+    scale = 1 / math.sqrt(shape[-1]) if scaled else 1.0
+    reference = F.scaled_dot_product_attention(x, x, x, is_causal=causal, scale=scale)
+    torch.testing.assert_close(context_vectors(x, scaled=scaled, causal=causal), reference, rtol=0, atol=1e-12)
+    scores = x @ x.transpose(-2, -1) * scale
+    if causal:
+        scores = scores.masked_fill(torch.ones_like(scores, dtype=torch.bool).triu(1), float("-inf"))
+    torch.testing.assert_close(score_matrix(x, scaled=scaled, causal=causal), scores, rtol=0, atol=1e-12)
+    torch.testing.assert_close(attention_matrix(x, scaled=scaled, causal=causal), torch.softmax(scores, dim=-1),
+                               rtol=0, atol=1e-12)
+
+
+def test_options_default_to_the_chapters_computation() -> None:
+    x = hello_shiny_sun(dtype=torch.float64)
+    torch.testing.assert_close(score_matrix(x), x @ x.T, rtol=0, atol=0)
+    torch.testing.assert_close(context_vectors(x, scaled=False, causal=False), context_vectors(x), rtol=0, atol=0)
+
+
+def test_causal_mask_hides_later_tokens_only() -> None:
+    x = hello_shiny_sun(dtype=torch.float64)
+    scores = score_matrix(x, causal=True)
+    assert torch.isinf(scores).tolist() == [[False, True, True], [False, False, True], [False, False, False]]
+    weights = attention_matrix(x, causal=True)
+    assert weights[0].tolist() == [1.0, 0.0, 0.0]
+    torch.testing.assert_close(weights[2], attention_matrix(x)[2], rtol=0, atol=1e-15)  # the last token sees all
+    torch.testing.assert_close(context_vectors(x, causal=True)[0], x[0], rtol=0, atol=1e-15)
+
+
+def test_scaling_divides_the_scores_by_the_square_root_of_d() -> None:
+    x = torch.randn(5, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(score_matrix(x, scaled=True) * 3, score_matrix(x), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("causal", [False, True])
+def test_huge_scores_stay_finite(scaled: bool, causal: bool) -> None:
+    # scores of order 1e6: exp() of them would overflow without subtracting each row's maximum
+    x = torch.tensor([[1000.0, -200.0], [999.0, 3.0], [-1000.0, 1000.0]], dtype=torch.float64)
+    weights = attention_matrix(x, scaled=scaled, causal=causal)
+    context = context_vectors(x, scaled=scaled, causal=causal)
+    assert torch.isfinite(weights).all() and torch.isfinite(context).all()
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, dtype=torch.float64))
+    scale = 1 / math.sqrt(2) if scaled else 1.0
+    reference = F.scaled_dot_product_attention(x, x, x, is_causal=causal, scale=scale)
+    torch.testing.assert_close(context, reference, rtol=1e-12, atol=1e-9)
 
 
 def test_softmax_does_not_overflow() -> None:
@@ -106,6 +161,10 @@ x3 = hello_shiny_sun()
         (lambda: context_vector(x3[0].double(), x3), TypeError, "same dtype, got torch.float64 and torch.float32"),
         (lambda: attention_scores([0.1, 0.2, 0.3], x3), TypeError, r"query must be a torch.Tensor of shape \(d,\), got list"),
         (lambda: softmax(torch.tensor(1.0)), ValueError, "scores must have shape"),
+        (lambda: score_matrix(x3[0]), ValueError, r"inputs must have shape \(tokens, d\) or \(batch, tokens, d\)"),
+        (lambda: score_matrix(x3, scaled=1), TypeError, "scaled must be True or False, got int"),
+        (lambda: attention_matrix(x3, causal="yes"), TypeError, "causal must be True or False, got str"),
+        (lambda: context_vectors(x3, True), TypeError, "positional argument"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:

@@ -15,6 +15,7 @@ import math
 import torch
 
 from attn_examples._checks import (
+    check_bool,
     check_float_tensor,
     check_last_dims_match,
     check_same_device_and_dtype,
@@ -117,27 +118,62 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
 
 
 # --8<-- [start:all_tokens]
-def attention_matrix(inputs: torch.Tensor) -> torch.Tensor:
+def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
+    """Scores of every token (row) for every token (column): ``X Xᵀ``.
+
+    ``inputs`` has shape ``(tokens, d)`` or ``(batch, tokens, d)``. Two options
+    used by later chapters (and by the attention explorer): ``scaled=True``
+    divides the scores by ``√d``; ``causal=True`` sets the scores of later
+    tokens (above the diagonal) to ``-inf``, so that they get zero weight.
+
+    >>> x = hello_shiny_sun(dtype=torch.float64)
+    >>> score_matrix(x)[1]
+    tensor([0.7842, 1.3569, 1.2487], dtype=torch.float64)
+    >>> score_matrix(x, scaled=True, causal=True)
+    tensor([[0.2630,   -inf,   -inf],
+            [0.4528, 0.7834,   -inf],
+            [0.4155, 0.7209, 0.7163]], dtype=torch.float64)
+    """
+    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)", 3: "(batch, tokens, d)"})
+    check_bool("scaled", scaled)
+    check_bool("causal", causal)
+    scores = inputs @ inputs.transpose(-2, -1)
+    if scaled:
+        scores = scores / math.sqrt(inputs.shape[-1])
+    if causal:
+        tokens = inputs.shape[-2]
+        later = torch.ones(tokens, tokens, dtype=torch.bool, device=inputs.device).triu(diagonal=1)
+        scores = scores.masked_fill(later, float("-inf"))
+    return scores
+
+
+def attention_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
     """Softmax weights of every token (row) for every token (column).
 
     ``inputs`` has shape ``(tokens, d)`` or ``(batch, tokens, d)``; the result
-    has shape ``(tokens, tokens)`` or ``(batch, tokens, tokens)``.
+    has shape ``(tokens, tokens)`` or ``(batch, tokens, tokens)``. ``scaled``
+    and ``causal`` are the options of ``score_matrix``; a masked score gets
+    weight 0 (the diagonal is never masked, so every row has a finite maximum).
 
     >>> attention_matrix(hello_shiny_sun())
     tensor([[0.2709, 0.3763, 0.3528],
             [0.2291, 0.4063, 0.3646],
             [0.2283, 0.3874, 0.3843]])
+    >>> attention_matrix(hello_shiny_sun(), causal=True)
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.3606, 0.6394, 0.0000],
+            [0.2283, 0.3874, 0.3843]])
     """
-    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)", 3: "(batch, tokens, d)"})
-    scores = inputs @ inputs.transpose(-2, -1)
-    return softmax(scores, dim=-1)
+    return softmax(score_matrix(inputs, scaled=scaled, causal=causal), dim=-1)
 
 
-def context_vectors(inputs: torch.Tensor) -> torch.Tensor:
+def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
     """Context vectors of all tokens at once: ``softmax(X Xᵀ) X``.
 
     >>> context_vectors(hello_shiny_sun())[1]
     tensor([0.3990, 0.3854, 0.8610])
+    >>> context_vectors(hello_shiny_sun(), scaled=True)[1]
+    tensor([0.3938, 0.3783, 0.8434])
     """
-    return attention_matrix(inputs) @ inputs
+    return attention_matrix(inputs, scaled=scaled, causal=causal) @ inputs
 # --8<-- [end:all_tokens]
