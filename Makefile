@@ -4,6 +4,7 @@
 #   make test    set up (Python, npm, Chromium), build, then run the whole test suite, audits included
 #   make audit   set up, build, then only the Lighthouse audits (one page at a time, nothing else running)
 #   make bench   set up, then time every attention implementation into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
+#   make agreement  set up, then compare every example on CPU vs GPU and float32 vs float64 into docs/agreement (AGREEMENT_OPTS)
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,8 +17,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
 BENCH_OPTS ?= --device cpu --dtype float32
 BENCH_OUT ?= docs/benchmarks/cpu
+# empty: compare with default_device() (CUDA, else MPS, else the CPU alone); e.g. AGREEMENT_OPTS="--device cuda"
+AGREEMENT_OPTS ?=
 
-.PHONY: setup serve build test audit bench clean
+.PHONY: setup serve build test audit bench agreement clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +60,10 @@ bench: setup
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 32 256 512 1024 --repeats 5 --out .cache/bench/short
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 2048 --modes forward --repeats 3 --out .cache/bench/long
 	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT)
+
+# every worked example on the CPU in float32 and float64 and on the device; see python -m attn_examples agreement -h
+agreement: setup
+	$(BIN)/python -m attn_examples agreement $(AGREEMENT_OPTS) --out docs/agreement
 
 clean:
 	rm -rf site $(VENV) node_modules .cache test-results

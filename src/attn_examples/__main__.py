@@ -1,4 +1,4 @@
-"""Command line: ``python -m attn_examples bench ...``."""
+"""Command line: ``python -m attn_examples bench ...`` and ``python -m attn_examples agreement ...``."""
 
 from __future__ import annotations
 
@@ -33,11 +33,41 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
                    help="measure nothing: merge earlier results.jsonl files and rewrite the tables and plot into --out")
 
 
+def _agreement_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("agreement", help="largest CPU-vs-GPU and float32-vs-float64 difference of every example",
+                       description="Run every worked example of the guide on the CPU (float32 and float64) and "
+                                   "on a device, and report the largest difference of each comparison.")
+    p.add_argument("--device", default=None, choices=["cpu", "cuda", "mps"],
+                   help="the device compared with the CPU (default: CUDA, else MPS, else the CPU)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for results.jsonl and table.md (default: print the table only)")
+
+
+def _agreement(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from attn_examples import agreement
+
+    try:
+        device = agreement.resolve_device(args.device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        parser.error(str(error))
+    records = agreement.run(device, log=lambda line: print(line, file=sys.stderr))
+    env = agreement.environment(device)
+    if args.out is None:
+        print(agreement.markdown_table(records, env), end="")
+    else:
+        for path in agreement.write_results(records, env, args.out):
+            print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn_examples")
     sub = parser.add_subparsers(dest="command", required=True)
     _bench_parser(sub)
+    _agreement_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "agreement":
+        return _agreement(parser, args)
     from attn_examples import bench
 
     if args.from_jsonl is not None:
