@@ -5,11 +5,16 @@ every term's name in the five languages, its ``### Name { #id }`` sections the d
 Markdown page of language L, the first occurrence of each term's L name in running text (not in
 code, math, links or headings) becomes a link to ``glossary/#id`` whose ``title`` is the
 definition; Material's ``content.tooltips`` shows it on hover and keyboard focus.
+Parsing a page takes a noticeable part of a build, so each result is kept in
+``.cache/glossary-links/``, keyed by the page's HTML, the glossary and this file: a rebuild
+after one edit parses that page again, not all of them. Entries unused for a week are deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,11 +116,32 @@ title="One of the parallel attentions.">attention head</a>.</p>'
     return str(soup)
 
 
-_terms: dict[str, list[Term]] = {}
+CACHE = Path(".cache") / "glossary-links"  # under the folder of mkdocs.yml
+MAX_AGE_S = 7 * 24 * 3600
+_terms: dict[str, tuple[list[Term], bytes]] = {}  # language -> its terms, and what they were read from
 
 
 def on_pre_build(config: MkDocsConfig) -> None:
     _terms.clear()
+    for entry in (Path(config.config_file_path).parent / CACHE).glob("*.html"):
+        if time.time() - entry.stat().st_mtime > MAX_AGE_S:
+            entry.unlink()
+
+
+def _cached_link_terms(html: str, lang: str, glossary_url: str, config: MkDocsConfig) -> str:
+    if lang not in _terms:
+        source = (Path(config.docs_dir) / f"glossary.{lang}.md").read_bytes()
+        _terms[lang] = glossary_terms(Path(config.docs_dir), lang), source
+    terms, source = _terms[lang]
+    key = hashlib.sha256(Path(__file__).read_bytes() + source + glossary_url.encode() + html.encode())
+    path = Path(config.config_file_path).parent / CACHE / f"{key.hexdigest()}.html"
+    if path.exists():
+        path.touch()  # marks it as used, for the eviction in on_pre_build
+        return path.read_text(encoding="utf-8")
+    linked = link_terms(html, terms, glossary_url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(linked, encoding="utf-8")
+    return linked
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -123,7 +149,5 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     if split is None or split[2] != "md" or split[0] == "glossary":
         return html
     lang = split[1]
-    if lang not in _terms:
-        _terms[lang] = glossary_terms(Path(config.docs_dir), lang)
     glossary = "glossary/" if lang == SOURCE else f"{lang}/glossary/"
-    return link_terms(html, _terms[lang], get_relative_url(glossary, page.url))
+    return _cached_link_terms(html, lang, get_relative_url(glossary, page.url), config)

@@ -10,13 +10,15 @@ browser caches the file across pages and languages.
 That stylesheet styles the whole JupyterLab application, of which a rendered
 notebook uses a few dozen classes. After the build, rules whose selectors
 name a class that no notebook page uses are dropped from it (about 95% of
-its size); everything else is kept as written.
+its size); everything else is kept as written. The result is kept in
+``.cache/notebook-css/`` for the next build with the same stylesheet and classes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 
 import tinycss2
@@ -31,6 +33,8 @@ _INLINE_STYLE = re.compile(r'<style type="text/css">\n(?P<css>.*?)</style>', re.
 _CLASS_ATTRIBUTE = re.compile(r'class="([^"]*)"')
 _CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 MIN_SHARED_BYTES = 2048  # smaller blocks cost less inline than a request
+CACHE = Path(".cache") / "notebook-css"  # under the folder of mkdocs.yml
+MAX_AGE_S = 7 * 24 * 3600
 
 _stylesheets: set[Path] = set()
 _used_classes: set[str] = set()
@@ -114,5 +118,16 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
 def on_post_build(config: MkDocsConfig) -> None:
     if config.theme["language"] != build_order(config)[-1]:
         return  # purge once, after the last language, with the classes of all of them
+    cache = Path(config.config_file_path).parent / CACHE
     for path in _stylesheets:
-        path.write_text(purge_unused_rules(path.read_text(encoding="utf-8"), _used_classes), encoding="utf-8")
+        css = path.read_text(encoding="utf-8")
+        key = hashlib.sha256((css + " ".join(sorted(_used_classes))).encode()).hexdigest()
+        purged = cache / f"{key}.css"  # the same CSS and classes as a build before: the same result
+        if not purged.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            purged.write_text(purge_unused_rules(css, _used_classes), encoding="utf-8")
+        for old in cache.glob("*.css"):
+            if old != purged and time.time() - old.stat().st_mtime > MAX_AGE_S:
+                old.unlink()
+        purged.touch()
+        path.write_text(purged.read_text(encoding="utf-8"), encoding="utf-8")

@@ -11,8 +11,12 @@ from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, ROOT
 pytestmark = pytest.mark.browser
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-# one page of every kind: home, a chapter with math and code, a notebook, the glossary, tables, generated tables
-PAGE_TYPES = ["", "causal-attention", "notebooks/causal-attention", "glossary", "benchmarks", "translation-status"]
+# one page of every kind: home, a chapter with math, code and figures, a notebook, the glossary, tables,
+# generated tables, an included generated table with links, the interactive explorer
+PAGE_TYPES = ["", "causal-attention", "notebooks/causal-attention", "glossary", "benchmarks", "translation-status",
+              "agreement", "explorer"]
+# the pages whose colours the dark scheme changes most: highlighted code, figures, notebook outputs, the heatmap
+DARK_PAGE_TYPES = ["causal-attention", "notebooks/causal-attention", "explorer"]
 BLOCKING = ("serious", "critical")
 
 
@@ -35,4 +39,13 @@ def test_no_serious_accessibility_violation(page, base_url: str, lang: str, stem
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_not_found_page_has_no_serious_accessibility_violation(page, base_url: str, lang: str) -> None:
     page.goto(f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html", wait_until="networkidle")
+    assert _violations(page) == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("stem", DARK_PAGE_TYPES)
+def test_no_serious_accessibility_violation_in_the_dark_scheme(page, base_url: str, lang: str, stem: str) -> None:
+    page.emulate_media(color_scheme="dark")
+    page.goto(url_of(base_url, lang, stem), wait_until="networkidle")
+    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
     assert _violations(page) == []

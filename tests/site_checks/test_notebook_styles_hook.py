@@ -26,7 +26,8 @@ def test_unused_rules_are_dropped_and_the_rest_kept_as_written() -> None:
 def test_notebook_pages_link_one_stylesheet_purged_after_the_build(tmp_path: Path) -> None:
     css = ".jp-Used{color:red}" + ".jp-Unused{color:blue}" * 200
     html = f'<html><head><style type="text/css">\n{css}</style></head><body class="jp-Used"></body></html>'
-    config = SimpleNamespace(site_dir=str(tmp_path), theme={"language": "en"}, plugins={})  # one language
+    config = SimpleNamespace(site_dir=str(tmp_path), theme={"language": "en"}, plugins={},  # one language
+                             config_file_path=str(tmp_path / "mkdocs.yml"))
     hook.on_pre_build(config)
     pages = [SimpleNamespace(file=SimpleNamespace(src_uri=f"notebooks/lab.{lang}.ipynb"), url=f"{lang}/notebooks/lab/")
              for lang in ("it", "zh")]

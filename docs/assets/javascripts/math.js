@@ -1,16 +1,9 @@
-// Render math with the KaTeX copy the site serves itself (hooks/offline_assets.py).
+// Render the math of the lab notebooks with the KaTeX copy the site serves itself
+// (hooks/offline_assets.py); overrides/main.html loads KaTeX and this script on notebook pages only.
+// Markdown pages need neither: hooks/math_prerender.py typesets their formulas at build time.
 // A formula KaTeX cannot parse is reported on the console, which the browser tests watch.
 document$.subscribe(({ body }) => {
-  // Markdown pages: pymdownx.arithmatex (generic mode) wraps each formula in .arithmatex.
-  for (const element of body.querySelectorAll(".arithmatex")) {
-    renderMathInElement(element, {
-      delimiters: [
-        { left: "\\[", right: "\\]", display: true },
-        { left: "\\(", right: "\\)", display: false },
-      ],
-    });
-  }
-  // Lab notebooks: markdown cells keep the notebook's own $…$ and $$…$$.
+  // Markdown cells keep the notebook's own $…$ and $$…$$.
   for (const element of body.querySelectorAll(".jupyter-wrapper .jp-MarkdownCell")) {
     renderMathInElement(element, {
       delimiters: [
