@@ -67,6 +67,9 @@ def serve_rebuild(translations: bool, edits: int = 3) -> float:
                                       cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             _built(log, 1, timeout_s=600)
+            deadline = time.monotonic() + 120
+            while "Serving on" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)  # the file watcher starts with the server, after the first build
             time.sleep(2)
             for n in range(edits):
                 EDITED.write_text(original + "\n" if n % 2 == 0 else original, encoding="utf-8")

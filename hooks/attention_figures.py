@@ -4,7 +4,8 @@ Pages show a figure as two images, ``figures/<chapter>/<name>.light.svg#only-lig
 ``….dark.svg#only-dark`` (Material shows the one of the reader's colour scheme). No image is
 committed: ``python -m attn_examples.figures`` draws every figure in every language into
 ``.cache/figures/<key>/``, where the key hashes ``src/`` and the plotting library's version, so
-an edit to the code redraws them and nothing stale is served. It runs in a subprocess so that,
+an edit to the code redraws them and nothing stale is served. It runs in a subprocess, started
+when the build starts and waited for once the notebooks have run, so that the two overlap and,
 under ``mkdocs serve``, the edited code is the one that draws. Each language's build then adds
 its own SVGs under its own prefix (``figures/…`` for English, ``it/figures/…`` for Italian),
 and gives each ``<img>`` of a figure the SVG's width and height, so that the page keeps the
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
@@ -35,6 +37,7 @@ COMPLETE = ".complete"
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
 _FIGURE_IMG = re.compile(r'<img (?P<attrs>[^>]*?)src="(?P<src>[^"]*?figures/(?P<uri>[^"#]+\.svg)#only-(?:light|dark))"')
 _sizes: dict[str, tuple[int, int]] = {}  # "chapter/name.theme.svg" -> its size in CSS pixels
+_drawing: tuple[subprocess.Popen, Path, Path] | None = None  # the drawing under way: process, its folder, the final one
 KEEP = 3
 
 
@@ -45,16 +48,29 @@ def _key(root: Path) -> str:
     return digest.hexdigest()[:24]
 
 
-def _drawn(root: Path) -> Path:
-    """The folder of the figures for the current ``src/``, drawing them first if needed."""
+def _start_drawing(root: Path) -> None:
+    """Start drawing the figures of the current ``src/`` in a subprocess, unless they are drawn already."""
+    global _drawing
     folder = root / CACHE / _key(root)
-    if (folder / COMPLETE).exists():
-        return folder
+    if (folder / COMPLETE).exists() or _drawing is not None:
+        return
     partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
-    result = subprocess.run([sys.executable, "-m", "attn_examples.figures", "--out", str(partial)],
-                            cwd=root, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise PluginError(f"drawing the figures failed:\n{result.stderr}")
+    process = subprocess.Popen([sys.executable, "-m", "attn_examples.figures", "--out", str(partial)], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _drawing = (process, partial, folder)
+
+
+def _drawn(root: Path) -> Path:
+    """The folder of the figures for the current ``src/``, waiting for them to be drawn if needed."""
+    global _drawing
+    _start_drawing(root)
+    if _drawing is None:
+        return root / CACHE / _key(root)
+    process, partial, folder = _drawing
+    _drawing = None
+    _, errors = process.communicate()
+    if process.returncode != 0:
+        raise PluginError(f"drawing the figures failed:\n{errors}")
     (partial / COMPLETE).touch()
     try:
         partial.rename(folder)
@@ -66,6 +82,12 @@ def _drawn(root: Path) -> Path:
     return folder
 
 
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    _start_drawing(Path(config.config_file_path).parent)  # drawn while the notebooks run
+    return config
+
+
+@event_priority(-300)  # after notebook_outputs.py has executed the notebooks, in parallel with the drawing
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).parent
     lang = config.theme["language"]

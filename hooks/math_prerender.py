@@ -5,9 +5,10 @@ pymdownx.arithmatex leaves each formula as TeX in ``<span class="arithmatex">\\(
 with shorter typeset math: the text below jumps (a layout shift Lighthouse penalises), and a page
 with a hundred formulas waits for KaTeX's script. This hook runs KaTeX (from node_modules, the
 same pinned version) once per build in a Node process, and writes its HTML and MathML into the page;
-the stylesheet and fonts still come from the site. A formula KaTeX rejects fails the build, naming
-the page. Each formula is typeset once for all five languages, and the results are kept in
-``.cache/katex.json`` for the next build. Notebook pages keep their client-side rendering
+the stylesheet and fonts still come from the site. It works on the finished page, after the
+search index and the glossary links have read the page's text (with the short TeX, not KaTeX's
+markup). A formula KaTeX rejects fails the build, naming the page. Each formula is typeset once
+for all five languages, and the results are kept in ``.cache/katex.json`` for the next build. Notebook pages keep their client-side rendering
 (docs/assets/javascripts/math.js).
 """
 
@@ -22,7 +23,6 @@ from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from attn_examples.i18n import build_order
@@ -73,9 +73,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     return config
 
 
-def on_page_content(content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     if page.file.src_uri.endswith(".ipynb"):
-        return content
+        return output
 
     def replace(match: re.Match[str]) -> str:
         opening, closing = _DELIMITERS[match.group("tag")]
@@ -88,7 +88,7 @@ def on_page_content(content: str, page: Page, config: MkDocsConfig, files: Files
             raise PluginError(f"KaTeX cannot typeset a formula of {page.file.src_uri}: {error}") from None
         return f'<{match.group("tag")} class="arithmatex">{typeset_html}</{match.group("tag")}>'
 
-    return _FORMULA.sub(replace, content)
+    return _FORMULA.sub(replace, output)
 
 
 def on_post_build(config: MkDocsConfig) -> None:

@@ -7,13 +7,16 @@ a notebook when no outputs are cached for it, keyed by its code cells and the
 content of ``src/``, stores them under ``.cache/notebook-outputs/``, and hands
 mkdocs-jupyter an executed copy of each language's notebook (same file name, so
 the download link keeps it). A change to the code or to ``src/`` re-executes;
-a failing cell fails the build.
+a failing cell fails the build. Notebooks to execute run side by side, one kernel
+per CPU core.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -23,6 +26,8 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import Files
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from attn_examples.i18n import build_order, split_source
 
 CACHE = ".cache"
 
@@ -58,21 +63,47 @@ def _outputs(nb: nbformat.NotebookNode, source: Path, root: Path) -> list[dict]:
     return outputs
 
 
+def _write_executed(nb: nbformat.NotebookNode, outputs: list[dict], root: Path, src_uri: str) -> Path:
+    for cell, result in zip(_code_cells(nb), outputs):
+        cell.outputs = nbformat.from_dict(result["outputs"])
+        cell.execution_count = result["execution_count"]
+    target = root / CACHE / "executed-notebooks" / src_uri
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
 @event_priority(-200)  # after mkdocs-static-i18n (-100), which must still see the sources in docs/
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).parent
+    pages = []  # (file, notebook, source) of this build's language
     for file in files:
         if not file.src_uri.endswith(".ipynb") or file.abs_src_path is None:
             continue
         source = Path(file.abs_src_path)
         if root / CACHE in source.parents:
             continue  # already executed (mkdocs serve keeps File objects between rebuilds)
-        nb = nbformat.read(source, as_version=4)
-        for cell, result in zip(_code_cells(nb), _outputs(nb, source, root)):
-            cell.outputs = nbformat.from_dict(result["outputs"])
-            cell.execution_count = result["execution_count"]
-        target = root / CACHE / "executed-notebooks" / file.src_uri
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
-        file.abs_src_path = str(target)
+        pages.append((file, nbformat.read(source, as_version=4), source))
+    # The first language's build also writes the other languages' executed copies, so that
+    # notebook_html_cache.py can convert all of them at once, in parallel.
+    others = []  # (src_uri, notebook, source)
+    languages = build_order(config)
+    if pages and config.theme["language"] == languages[0]:
+        docs = Path(config.docs_dir)
+        for path in sorted(docs.rglob("*.ipynb")):
+            split = split_source(path.relative_to(docs).as_posix())
+            if split and split[1] in languages[1:]:
+                others.append((path.relative_to(docs).as_posix(), nbformat.read(path, as_version=4), path))
+    # the notebooks not cached yet run side by side, one kernel each (they wait on their kernels);
+    # translations share their code cells, hence their cache key: each key runs once
+    keys = [_cache_key(nb, root) for _, nb, _ in pages + others]
+    unique = {}
+    for key, (_, nb, source) in zip(keys, pages + others):
+        unique.setdefault(key, (nb, source))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        outputs = dict(zip(unique, pool.map(lambda item: _outputs(*item, root), unique.values())))
+    for key, (file, nb, _) in zip(keys, pages):
+        file.abs_src_path = str(_write_executed(nb, outputs[key], root, file.src_uri))
+    for key, (src_uri, nb, _) in zip(keys[len(pages):], others):
+        _write_executed(nb, outputs[key], root, src_uri)
     return files

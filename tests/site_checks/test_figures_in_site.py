@@ -68,7 +68,7 @@ def test_drawn_figures_are_reused_and_added_under_the_language_prefix(tmp_path: 
         (folder / lang / "chapter").mkdir(parents=True)
         (folder / lang / "chapter" / "w.light.svg").write_text("<svg/>")
     (folder / hook.COMPLETE).touch()
-    monkeypatch.setattr(hook.subprocess, "run", lambda *a, **k: pytest.fail("drew again"))
+    monkeypatch.setattr(hook.subprocess, "Popen", lambda *a, **k: pytest.fail("drew again"))
     monkeypatch.setattr(hook, "build_order", lambda config: ["en", "it"])
     for lang, dest in (("en", "figures/chapter/w.light.svg"), ("it", "it/figures/chapter/w.light.svg")):
         config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), theme={"language": lang},
@@ -80,7 +80,9 @@ def test_drawn_figures_are_reused_and_added_under_the_language_prefix(tmp_path: 
 
 def test_a_failing_drawing_fails_the_build(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "src").mkdir()
-    monkeypatch.setattr(hook.subprocess, "run",
-                        lambda *a, **k: SimpleNamespace(returncode=1, stderr="Traceback: boom"))
+    failing = SimpleNamespace(returncode=1, communicate=lambda: ("", "Traceback: boom"))
+    monkeypatch.setattr(hook.subprocess, "Popen", lambda *a, **k: failing)
+    hook.on_config(SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml")))  # starts drawing
     with pytest.raises(hook.PluginError, match="boom"):
         hook._drawn(tmp_path)
+    assert hook._drawing is None

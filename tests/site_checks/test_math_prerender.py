@@ -21,7 +21,7 @@ def _page(src_uri: str) -> SimpleNamespace:
 
 def test_formulas_become_katex_html_and_mathml() -> None:
     content = '<p>Let <span class="arithmatex">\\(x &lt; \\sqrt{d}\\)</span>.</p><div class="arithmatex">\\[a_i\\]</div>'
-    out = hook.on_page_content(content, _page("a.en.md"), None, None)
+    out = hook.on_post_page(content, _page("a.en.md"), None)
     soup = BeautifulSoup(out, "html.parser")
     inline, display = soup.select(".arithmatex")
     assert inline.select_one(".katex annotation").get_text() == "x < \\sqrt{d}"
@@ -31,12 +31,12 @@ def test_formulas_become_katex_html_and_mathml() -> None:
 
 def test_notebook_pages_are_left_to_the_browser() -> None:
     content = '<span class="arithmatex">\\(x\\)</span>'
-    assert hook.on_page_content(content, _page("notebooks/lab.en.ipynb"), None, None) == content
+    assert hook.on_post_page(content, _page("notebooks/lab.en.ipynb"), None) == content
 
 
 def test_invalid_tex_fails_the_build_naming_the_page() -> None:
     with pytest.raises(hook.PluginError, match=r"chapter\.it\.md.*\\frac"):
-        hook.on_page_content('<span class="arithmatex">\\(\\frac{1}\\)</span>', _page("chapter.it.md"), None, None)
+        hook.on_post_page('<span class="arithmatex">\\(\\frac{1}\\)</span>', _page("chapter.it.md"), None)
 
 
 @pytest.mark.site
