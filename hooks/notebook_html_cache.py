@@ -7,9 +7,8 @@ mkdocs-jupyter has a cache, but after each build it deletes the entries that bui
 and mkdocs-static-i18n runs one build per language, so every language evicts the others' entries
 and none survives to the next build. This hook caches ``mkdocs_jupyter.convert.nb2html`` and
 ``nb2md`` instead, keyed by the notebook's bytes (its executed copy, outputs included: see
-notebook_outputs.py), the conversion options and the
-versions of mkdocs-jupyter and nbconvert, in ``.cache/notebook-html/``. Entries unused for a week
-are deleted. The first conversion a build needs starts all of them, for every language it
+notebook_outputs.py), the conversion options and the versions of mkdocs-jupyter and nbconvert, in
+``.cache/notebook-html/``. Entries unused for a week are deleted. The first conversion a build needs starts all of them, for every language it
 builds, in worker processes (one per core; notebook_outputs.py has written every language's
 executed copy by then), and each page then takes its result.
 """

@@ -36,18 +36,25 @@ def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def _cache_key(nb: nbformat.NotebookNode, root: Path) -> str:
+def _src_digest(root: Path) -> bytes:
+    digest = hashlib.sha256()
+    for path in sorted((root / "src").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def _cache_key(nb: nbformat.NotebookNode, root: Path, src: bytes | None = None) -> str:
+    """Hash of ``nb``'s code cells and of ``src/`` (``src``: its digest, when already computed)."""
     digest = hashlib.sha256()
     for cell in _code_cells(nb):
         digest.update(cell.source.encode() + b"\0")
-    for path in sorted((root / "src").rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(_src_digest(root) if src is None else src)
     return digest.hexdigest()[:32]
 
 
-def _outputs(nb: nbformat.NotebookNode, source: Path, root: Path) -> list[dict]:
-    """The outputs of ``nb``'s code cells, from the cache or from one execution."""
-    cached = root / CACHE / "notebook-outputs" / f"{_cache_key(nb, root)}.json"
+def _outputs(key: str, nb: nbformat.NotebookNode, source: Path, root: Path) -> list[dict]:
+    """The outputs of ``nb``'s code cells (cache key ``key``), from the cache or from one execution."""
+    cached = root / CACHE / "notebook-outputs" / f"{key}.json"
     if cached.is_file():
         return json.loads(cached.read_text(encoding="utf-8"))
     executed = nbformat.from_dict(json.loads(json.dumps(nb)))
@@ -96,12 +103,14 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 others.append((path.relative_to(docs).as_posix(), nbformat.read(path, as_version=4), path))
     # the notebooks not cached yet run side by side, one kernel each (they wait on their kernels);
     # translations share their code cells, hence their cache key: each key runs once
-    keys = [_cache_key(nb, root) for _, nb, _ in pages + others]
+    src = _src_digest(root)
+    keys = [_cache_key(nb, root, src) for _, nb, _ in pages + others]
     unique = {}
     for key, (_, nb, source) in zip(keys, pages + others):
         unique.setdefault(key, (nb, source))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        outputs = dict(zip(unique, pool.map(lambda item: _outputs(*item, root), unique.values())))
+        outputs = {key: result for key, result in
+                   zip(unique, pool.map(lambda key: _outputs(key, *unique[key], root), unique))}
     for key, (file, nb, _) in zip(keys, pages):
         file.abs_src_path = str(_write_executed(nb, outputs[key], root, file.src_uri))
     for key, (src_uri, nb, _) in zip(keys[len(pages):], others):

@@ -33,8 +33,9 @@ def test_outputs_are_computed_once_then_read_from_the_cache(tmp_path: Path) -> N
     (tmp_path / "src").mkdir()
     nb = _notebook("print(6 * 7)", "prose")
     source = tmp_path / "n.en.ipynb"
-    first = hook._outputs(nb, source, tmp_path)
+    first = hook._outputs(hook._cache_key(nb, tmp_path), nb, source, tmp_path)
     assert first[0]["outputs"][0]["text"] == "42\n"
     cached = list((tmp_path / hook.CACHE / "notebook-outputs").glob("*.json"))
     assert len(cached) == 1
-    assert hook._outputs(_notebook("print(6 * 7)", "prosa"), source, tmp_path) == first
+    translated = _notebook("print(6 * 7)", "prosa")
+    assert hook._outputs(hook._cache_key(translated, tmp_path), translated, source, tmp_path) == first
