@@ -2,6 +2,9 @@
 #   make serve   set up, then serve the five-language site at http://127.0.0.1:8000 with live reload
 #   make build   set up, then build the site into site/ with --strict
 #   make test    set up (Python, npm, Chromium), build, then run the whole test suite, audits included
+#   make test-fast  set up Python alone, then only the code's tests and doctests (no site, no browser)
+#   make lint    ruff (lint and format) and mypy on the packages, the hooks and the tests
+#   make lock    re-resolve requirements/ci.txt after a change of the requirements
 #   make audit   set up, build, then only the Lighthouse audits (one page at a time, nothing else running)
 #   make bench   set up, then time every attention implementation into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
 #   make agreement  set up, then compare every example on CPU vs GPU and float32 vs float64 into docs/agreement (AGREEMENT_OPTS)
@@ -15,21 +18,34 @@ TORCH_SPEC ?= torch==2.13.0
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
+# the exact versions (with hashes) of every Python package but torch and the two local projects: `make lock`
+LOCK := requirements/ci.txt
+# a folder holding the CPU wheel of torch named in requirements/torch-cpu.txt, for `make lock` (this project's machines keep it here)
+TORCH_WHEELS ?= /opt/wheels
 BENCH_OPTS ?= --device cpu --dtype float32
 BENCH_OUT ?= docs/benchmarks/cpu
 # empty: compare with default_device() (CUDA, else MPS, else the CPU alone); e.g. AGREEMENT_OPTS="--device cuda"
 AGREEMENT_OPTS ?=
 
-.PHONY: setup serve build test audit bench agreement clean
+.PHONY: setup serve build test test-fast lint audit bench agreement lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, so that the project's `torch>=2.4` finds it and pulls no CUDA build
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# torch first, so that the project's `torch>=2.4` finds it and pulls no CUDA build; then the exact
+# versions of everything else from the lock (hashes checked), then the two local projects themselves
+$(VENV)/.installed: pyproject.toml attn-site/pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e ".[docs,test]"
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e . -e ./attn-site
 	touch $@
+
+# re-resolve the lock after a change of the requirements in pyproject.toml or attn-site/pyproject.toml
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile requirements/ci.in --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --override requirements/torch-cpu.txt --find-links $(TORCH_WHEELS) \
+	  --no-emit-package torch --no-emit-package attn-examples --no-emit-package attn-site -o $(LOCK)
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -47,9 +63,18 @@ build: setup
 	$(BIN)/mkdocs build --strict --clean
 
 # Lighthouse times the pages it audits: it runs after the rest, alone, so that no test competes for the CPU
-test: setup /usr/bin/chromium build
+test: setup /usr/bin/chromium lint build
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --nbmake -m "not audit"
 	$(BIN)/pytest -n 0 -m audit
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check --quiet
+	$(BIN)/ruff format --check --quiet
+	$(BIN)/mypy
+
+# the reader's code alone: the doctests of src/ and tests/test_*.py; no site build, no browser
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -n $(PYTEST_WORKERS) src tests --ignore=tests/site_checks --ignore=tests/site_code --ignore=tests/browser
 
 audit: setup /usr/bin/chromium build
 	$(BIN)/pytest -n 0 -m audit

@@ -1,4 +1,4 @@
-"""Run every code example on every page of the guide, in every language (Sybil).
+"""Run every code example on every page of the guide (Sybil), and every lab notebook (nbmake), in English.
 
 * ``pycon`` blocks are doctests: each line's shown output is checked.
 * ``python`` blocks are executed as shown. A block that includes code from
@@ -6,25 +6,39 @@
   section, so what a reader copies from a page is exactly what was run.
 
 The examples of one page share a namespace, in page order.
+
+Translations carry the same code blocks and code cells as the English page or notebook, character for
+character (tests/site_checks/test_sources.py fails otherwise), so running the English ones runs them all.
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib.util
+import os
 import re
 from pathlib import Path
 
+import torch
 from sybil import Example, Sybil
 from sybil.evaluators.python import PythonEvaluator
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser
 
+from tests.site_checks.layout import TRANSLATIONS
+
 ROOT = Path(__file__).resolve().parent
+
+# Without CUDA, the Triton kernels (module tests, doctests and page examples alike) run in Triton's
+# interpreter on CPU tensors. It is chosen when a kernel is defined, so set it before any is.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 SNIPPET_LINE = re.compile(r'^--8<-- "(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"$', re.M)
-SECTION = '# --8<-- [{kind}:{name}]'
+SECTION = "# --8<-- [{kind}:{name}]"
 
 # the optional extra "triton": without it, its module cannot be imported (its tests skip themselves)
 collect_ignore = [] if importlib.util.find_spec("triton") else ["src/attn_examples/triton_flash.py"]
+# the translations' notebooks: their code cells are the English notebook's (checked by the site checks)
+collect_ignore_glob = [f"docs/**/*.{lang}.ipynb" for lang in TRANSLATIONS]
 
 
 def snippet_text(path: str, section: str | None) -> str:
@@ -55,6 +69,6 @@ class PyconBlockParser(PythonCodeBlockParser):
 
 pytest_collect_file = Sybil(
     parsers=[PyconBlockParser(), CodeBlockParser("python", run_python_block)],
-    patterns=["*.md"],
+    patterns=["*.en.md"],
     path="docs",
 ).pytest()

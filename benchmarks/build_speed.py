@@ -30,15 +30,28 @@ EDITED = ROOT / "docs" / "causal-attention.it.md"
 def build(*flags: str, translations: bool = True) -> float:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "BUILD_TRANSLATIONS": "true" if translations else "false"}
     started = time.perf_counter()
-    subprocess.run([str(MKDOCS), "build", "--quiet", *flags], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(MKDOCS), "build", "--quiet", *flags],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def cold(translations: bool) -> float:
     shutil.rmtree(ROOT / "site", ignore_errors=True)
-    for cache in ("notebook-outputs", "executed-notebooks", "notebook-html", "notebook-css", "figures", "jinja",
-                  "glossary-links"):
+    for cache in (
+        "notebook-outputs",
+        "executed-notebooks",
+        "notebook-html",
+        "notebook-css",
+        "figures",
+        "jinja",
+        "glossary-links",
+    ):
         shutil.rmtree(ROOT / ".cache" / cache, ignore_errors=True)
     for path in (ROOT / ".cache").glob("render.sqlite*"):
         path.unlink()
@@ -63,8 +76,13 @@ def serve_rebuild(translations: bool, edits: int = 3) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "serve.log"
         with log.open("w") as out:
-            server = subprocess.Popen([str(MKDOCS), "serve", "--dev-addr", "127.0.0.1:8765", "--livereload"],
-                                      cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            server = subprocess.Popen(
+                [str(MKDOCS), "serve", "--dev-addr", "127.0.0.1:8765", "--livereload"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             _built(log, 1, timeout_s=600)
             deadline = time.monotonic() + 120
@@ -102,7 +120,9 @@ def main() -> None:
     process_all = edited_rebuild(translations=True)
     build("--strict", "--clean")  # leave a complete, clean site behind
     print(f"cold build, English alone                 {cold_en:6.1f} s")
-    print(f"cold build, five languages                {cold_all:6.1f} s   ratio {cold_all / cold_en:.2f} (target ≤ 1.5)")
+    print(
+        f"cold build, five languages                {cold_all:6.1f} s   ratio {cold_all / cold_en:.2f} (target ≤ 1.5)"
+    )
     print(f"mkdocs serve, rebuild after one edit, five     {serve_all:6.1f} s   (target ≤ 5)")
     print(f"mkdocs serve, rebuild after one edit, English  {serve_en:6.1f} s")
     print(f"new mkdocs build process after one edit, five  {process_all:6.1f} s")

@@ -45,8 +45,10 @@ def main() -> None:
                 run()
                 times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in times.items()}
-    print(f"torch {torch.__version__}, {args.threads} threads, batch={args.batch} tokens={args.tokens} "
-          f"d_model={args.d_model} heads={args.heads}, causal, eval, float32")
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, batch={args.batch} tokens={args.tokens} "
+        f"d_model={args.d_model} heads={args.heads}, causal, eval, float32"
+    )
     for name, median in medians.items():
         print(f"{name:35s} median {median * 1e3:8.1f} ms")
     ratio = medians["attn_examples.MultiHeadAttention"] / medians["torch.nn.MultiheadAttention"]

@@ -2,8 +2,8 @@
 
 Pages show a figure as two images, ``figures/<chapter>/<name>.light.svg#only-light`` and
 ``….dark.svg#only-dark`` (Material shows the one of the reader's colour scheme). No image is
-committed: ``python -m attn_examples.figures`` draws every figure in every language into
-``.cache/figures/<key>/``, where the key hashes ``src/`` and the plotting library's version, so
+committed: ``python -m attn_site.figures`` draws every figure in every language into
+``.cache/figures/<key>/``, where the key hashes ``src/``, ``attn-site/src/`` and the plotting library's version, so
 an edit to the code redraws them and nothing stale is served. It runs in a subprocess, started
 when the build starts and waited for once the notebooks have run, so that the two overlap and,
 under ``mkdocs serve``, the edited code is the one that draws. Each language's build then adds
@@ -30,7 +30,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from attn_examples.i18n import build_order
+from attn_site.i18n import build_order
 
 CACHE = Path(".cache") / "figures"
 COMPLETE = ".complete"
@@ -43,7 +43,8 @@ KEEP = 3
 
 def _key(root: Path) -> str:
     digest = hashlib.sha256(f"matplotlib {version('matplotlib')}\0".encode())
-    for path in sorted(p for p in (root / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    code = [*(root / "src").rglob("*"), *(root / "attn-site" / "src").rglob("*")]  # the chapters', and the drawing's
+    for path in sorted(p for p in code if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:24]
 
@@ -55,8 +56,13 @@ def _start_drawing(root: Path) -> None:
     if (folder / COMPLETE).exists() or _drawing is not None:
         return
     partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
-    process = subprocess.Popen([sys.executable, "-m", "attn_examples.figures", "--out", str(partial)], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "attn_site.figures", "--out", str(partial)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _drawing = (process, partial, folder)
 
 
@@ -111,7 +117,8 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
         size = _sizes.get(match.group("uri"))
         if size is None or " width=" in f" {match.group('attrs')}":
             return match.group(0)
-        return (f'<img {match.group("attrs")}width="{size[0]}" height="{size[1]}" loading="lazy" '
-                f'src="{match.group("src")}"')
+        return (
+            f'<img {match.group("attrs")}width="{size[0]}" height="{size[1]}" loading="lazy" src="{match.group("src")}"'
+        )
 
     return _FIGURE_IMG.sub(sized, html)

@@ -24,7 +24,8 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from attn_examples.i18n import LANGUAGES, SOURCE, split_source
+from attn_site.i18n import LANGUAGES, SOURCE, split_source
+
 _ROW = re.compile(r"^\| \[(?P<en>[^\]]+)\]\(#(?P<id>[\w-]+)\) \| (?P<rest>.*) \|$", re.M)
 _SECTION = re.compile(r"^### .*? \{ #(?P<id>[\w-]+) \}\n\n(?P<body>.*?)(?=\n### |\Z)", re.M | re.S)
 _MARKUP = re.compile(r"`|\*\*|\*|\[([^\]]*)\]\([^)]*\)")
@@ -39,10 +40,36 @@ class Term:
     definition: str
 
 
-_TEX = {"infty": "∞", "sqrt": "√", "cdot": "·", "top": "ᵀ", "times": "×", "le": "≤", "ge": "≥", "ln": "ln",
-        "exp": "exp", "odot": "⊙", "to": "→", "sum": "Σ", "max": "max", "ell": "ℓ", "in": "∈", "partial": "∂",
-        "sigma": "σ", "alpha": "α", "omega": "ω", "lambda": "λ", "mu": "μ", "pi": "π", "theta": "θ",
-        "epsilon": "ε", "tau": "τ", "dots": "…", "ldots": "…", "quad": " "}  # others (\frac, \text…) drop
+_TEX = {
+    "infty": "∞",
+    "sqrt": "√",
+    "cdot": "·",
+    "top": "ᵀ",
+    "times": "×",
+    "le": "≤",
+    "ge": "≥",
+    "ln": "ln",
+    "exp": "exp",
+    "odot": "⊙",
+    "to": "→",
+    "sum": "Σ",
+    "max": "max",
+    "ell": "ℓ",
+    "in": "∈",
+    "partial": "∂",
+    "sigma": "σ",
+    "alpha": "α",
+    "omega": "ω",
+    "lambda": "λ",
+    "mu": "μ",
+    "pi": "π",
+    "theta": "θ",
+    "epsilon": "ε",
+    "tau": "τ",
+    "dots": "…",
+    "ldots": "…",
+    "quad": " ",
+}  # others (\frac, \text…) drop
 
 
 def _plain(markdown: str) -> str:
@@ -109,7 +136,7 @@ title="One of the parallel attentions.">attention head</a>.</p>'
             link = soup.new_tag("a", href=f"{glossary_url}#{term.id}", title=term.definition)
             link["class"] = "glossary-term"
             link.string = match.group(0)
-            pieces += [NavigableString(node[last:match.start()]), link]
+            pieces += [NavigableString(node[last : match.start()]), link]
             last = match.end()
         if pieces:
             node.replace_with(*pieces, NavigableString(node[last:]))

@@ -25,7 +25,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
-from attn_examples.i18n import build_order
+from attn_site.i18n import build_order
 
 CACHE = Path(".cache") / "katex.json"  # under the folder of mkdocs.yml
 _FORMULA = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.S)
@@ -51,9 +51,15 @@ def typeset(tex: str, display: bool) -> str:
     _used.add(key)
     if key not in _typeset:
         if _node is None or _node.poll() is not None:
-            _node = subprocess.Popen(["node", str(Path(__file__).with_name("katex_render.js"))], cwd=_root,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, encoding="utf-8")
+            _node = subprocess.Popen(
+                ["node", str(Path(__file__).with_name("katex_render.js"))],
+                cwd=_root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                encoding="utf-8",
+            )
         _node.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
         _node.stdin.flush()
         answer = json.loads(_node.stdout.readline() or '{"error": "the KaTeX process stopped"}')
@@ -83,7 +89,7 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         if not (tex.startswith(opening) and tex.endswith(closing)):
             return match.group(0)
         try:
-            typeset_html = typeset(tex[len(opening):-len(closing)], display=match.group("tag") == "div")
+            typeset_html = typeset(tex[len(opening) : -len(closing)], display=match.group("tag") == "div")
         except ValueError as error:
             raise PluginError(f"KaTeX cannot typeset a formula of {page.file.src_uri}: {error}") from None
         return f'<{match.group("tag")} class="arithmatex">{typeset_html}</{match.group("tag")}>'

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 
-from attn_examples.i18n import build_order
+from attn_site.i18n import build_order
 
 _default_page: dict[str, str] = {}
 

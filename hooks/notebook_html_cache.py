@@ -28,7 +28,7 @@ from pathlib import Path
 import mkdocs_jupyter.convert as convert
 from mkdocs.config.defaults import MkDocsConfig
 
-from attn_examples.i18n import build_order, split_source
+from attn_site.i18n import build_order, split_source
 
 CACHE = Path(".cache") / "notebook-html"  # under the folder of mkdocs.yml
 EXECUTED = Path(".cache") / "executed-notebooks"  # written by notebook_outputs.py
@@ -52,9 +52,13 @@ def _convert_the_others(html_options: dict[str, object]) -> None:
     global _pool
     sources = [path.relative_to(_docs).as_posix() for path in _docs.rglob("*.ipynb")]
     notebooks = sorted(  # the executed copies of the build's notebooks, the language built first, first
-        (_root / EXECUTED / src_uri for src_uri in sources
-         if (split := split_source(src_uri)) and split[1] in _languages and (_root / EXECUTED / src_uri).exists()),
-        key=lambda path: _languages.index(split_source(path.name)[1]))
+        (
+            _root / EXECUTED / src_uri
+            for src_uri in sources
+            if (split := split_source(src_uri)) and split[1] in _languages and (_root / EXECUTED / src_uri).exists()
+        ),
+        key=lambda path: _languages.index(split_source(path.name)[1]),
+    )
     jobs = []
     for path in notebooks:
         for function, options, suffix in ((_nb2html, html_options, ".html"), (_nb2md, {}, ".md")):

@@ -27,7 +27,7 @@ from mkdocs.structure.files import Files
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from attn_examples.i18n import build_order, split_source
+from attn_site.i18n import build_order, split_source
 
 CACHE = ".cache"
 
@@ -58,8 +58,9 @@ def _outputs(key: str, nb: nbformat.NotebookNode, source: Path, root: Path) -> l
     if cached.is_file():
         return json.loads(cached.read_text(encoding="utf-8"))
     executed = nbformat.from_dict(json.loads(json.dumps(nb)))
-    client = NotebookClient(executed, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(source.parent)}})
+    client = NotebookClient(
+        executed, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
+    )
     try:
         client.execute()
     except CellExecutionError as error:
@@ -109,10 +110,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for key, (_, nb, source) in zip(keys, pages + others):
         unique.setdefault(key, (nb, source))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        outputs = {key: result for key, result in
-                   zip(unique, pool.map(lambda key: _outputs(key, *unique[key], root), unique))}
+        outputs = {
+            key: result for key, result in zip(unique, pool.map(lambda key: _outputs(key, *unique[key], root), unique))
+        }
     for key, (file, nb, _) in zip(keys, pages):
         file.abs_src_path = str(_write_executed(nb, outputs[key], root, file.src_uri))
-    for key, (src_uri, nb, _) in zip(keys[len(pages):], others):
+    for key, (src_uri, nb, _) in zip(keys[len(pages) :], others):
         _write_executed(nb, outputs[key], root, src_uri)
     return files

@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 
 import tinycss2
-
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from attn_examples.i18n import build_order
+from attn_site.i18n import build_order
 
 _INLINE_STYLE = re.compile(r'<style type="text/css">\n(?P<css>.*?)</style>', re.S)
 _CLASS_ATTRIBUTE = re.compile(r'class="([^"]*)"')

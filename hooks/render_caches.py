@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import sqlite3
 import time
-import logging
-import re
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,17 +35,19 @@ from material.plugins.search import plugin as search
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure import pages
 from mkdocs.structure.files import Files
-from mkdocs.structure.toc import AnchorLink, get_toc
+from mkdocs.structure.toc import get_toc
 
 CACHE = Path(".cache") / "render.sqlite"  # under the folder of mkdocs.yml
 MAX_AGE_S = 7 * 24 * 3600
-_VERSIONS = " ".join(f"{p} {version(p)}" for p in (
-    "mkdocs", "markdown", "pymdown-extensions", "pygments", "mkdocs-material", "jieba"))
+_VERSIONS = " ".join(
+    f"{p} {version(p)}" for p in ("mkdocs", "markdown", "pymdown-extensions", "pygments", "mkdocs-material", "jieba")
+)
 _SNIPPET = re.compile(r'^\s*-{1,}8<-{1,} "([^"]+)"', re.M)
 _highlight = getattr(highlight.Highlight.highlight, "__wrapped__", highlight.Highlight.highlight)
 _render = getattr(pages.Page.render, "__wrapped__", pages.Page.render)
-_add_entry = getattr(search.SearchIndex.add_entry_from_context, "__wrapped__",
-                     search.SearchIndex.add_entry_from_context)  # `mkdocs serve` reloads hooks
+_add_entry = getattr(
+    search.SearchIndex.add_entry_from_context, "__wrapped__", search.SearchIndex.add_entry_from_context
+)  # `mkdocs serve` reloads hooks
 _db: sqlite3.Connection | None = None
 _root = Path.cwd()
 _config_text = ""
@@ -86,8 +88,17 @@ def cached_highlight(self: highlight.Highlight, src: str, language: str, *args: 
 def cached_add_entry(self: search.SearchIndex, page) -> None:
     """``SearchIndex.add_entry_from_context``, reusing the entries of an unchanged page."""
     toc = [(item.id, item.url, item.title) for item in _flatten(page.toc)]
-    key = _key("search", sorted(self.config.items(), key=str), page.url, str(page.title), page.content, toc,
-               repr(page.meta.get("search")), repr(page.meta.get("tags")), repr(page.meta.get("title")))
+    key = _key(
+        "search",
+        sorted(self.config.items(), key=str),
+        page.url,
+        str(page.title),
+        page.content,
+        toc,
+        repr(page.meta.get("search")),
+        repr(page.meta.get("tags")),
+        repr(page.meta.get("title")),
+    )
     cached = _get(key)
     if cached is not None:
         self.entries.extend(json.loads(cached))
@@ -132,8 +143,15 @@ def cached_render(self: pages.Page, config: MkDocsConfig, files: Files) -> None:
     """``Page.render``, reusing the result of an identical render."""
     if self.markdown is None:
         return _render(self, config, files)
-    key = _key("page", self.file.src_uri, self.url, self.markdown, _config_text, _files_signature(files),
-               _included(self.markdown))
+    key = _key(
+        "page",
+        self.file.src_uri,
+        self.url,
+        self.markdown,
+        _config_text,
+        _files_signature(files),
+        _included(self.markdown),
+    )
     cached = _get(key)
     if cached is not None:
         state = json.loads(cached)
@@ -151,11 +169,23 @@ def cached_render(self: pages.Page, config: MkDocsConfig, files: Files) -> None:
     finally:
         logging.getLogger("mkdocs").removeHandler(watcher)
     if not watcher.seen:
-        links = None if self.links_to_anchors is None else {
-            f.src_uri: dict(anchors) for f, anchors in self.links_to_anchors.items()}
-        _put(key, json.dumps({"content": self.content, "toc": _toc_tokens(self.toc),
-                              "title": self._title_from_render, "anchors": sorted(self.present_anchor_ids or ()),
-                              "links": links}))
+        links = (
+            None
+            if self.links_to_anchors is None
+            else {f.src_uri: dict(anchors) for f, anchors in self.links_to_anchors.items()}
+        )
+        _put(
+            key,
+            json.dumps(
+                {
+                    "content": self.content,
+                    "toc": _toc_tokens(self.toc),
+                    "title": self._title_from_render,
+                    "anchors": sorted(self.present_anchor_ids or ()),
+                    "links": links,
+                }
+            ),
+        )
     return None
 
 
@@ -176,8 +206,13 @@ search.SearchIndex.add_entry_from_context = cached_add_entry
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     global _db, _root, _config_text
     _root = Path(config.config_file_path).parent
-    _config_text = Path(config.config_file_path).read_text(encoding="utf-8") + repr(sorted(
-        (k, v) for k, v in os.environ.items() if k in ("BUILD_TRANSLATIONS", "SITE_URL", "READTHEDOCS_CANONICAL_URL")))
+    _config_text = Path(config.config_file_path).read_text(encoding="utf-8") + repr(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k in ("BUILD_TRANSLATIONS", "SITE_URL", "READTHEDOCS_CANONICAL_URL")
+        )
+    )
     _files_signatures.clear()
     path = _root / CACHE
     path.parent.mkdir(parents=True, exist_ok=True)

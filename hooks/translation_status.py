@@ -1,7 +1,7 @@
 """Tell readers when a translation lags behind its English page, and list how every translation stands.
 
 Each translated page records the hash of the English page it was made from
-(``attn_examples.i18n``). When the English page has changed since, this hook
+(``attn_site.i18n``). When the English page has changed since, this hook
 puts a banner, in the page's own language, at the top of the translation,
 with a link to the English page. On the page ``translation-status`` it
 replaces the marker ``<!-- translation-status -->`` with a table of every
@@ -18,20 +18,32 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from attn_examples.i18n import SOURCE, TRANSLATIONS, split_source, state_of, status
+from attn_site.i18n import SOURCE, TRANSLATIONS, split_source, state_of, status
 
 MARKER = "<!-- translation-status -->"
 BANNER = {
-    "it": ("Traduzione forse non aggiornata",
-           "La pagina inglese è cambiata dopo questa traduzione, quindi alcune parti potrebbero non corrispondere più. "
-           "In caso di dubbio fa fede la {link}.", "versione inglese"),
-    "zh": ("此译文可能已过时",
-           "本译文完成后，英文原文又有修改，部分内容可能已与原文不一致。如有出入，请以{link}为准。", "英文版"),
-    "ko": ("번역이 최신이 아닐 수 있습니다",
-           "이 번역이 작성된 뒤 영어 원문이 바뀌어 일부 내용이 원문과 다를 수 있습니다. 의심스러우면 {link}을 확인하세요.", "영어판"),
-    "vi": ("Bản dịch có thể đã cũ",
-           "Trang tiếng Anh đã thay đổi sau khi bản dịch này được viết, nên một số phần có thể không còn khớp. "
-           "Khi có khác biệt, hãy theo {link}.", "bản tiếng Anh"),
+    "it": (
+        "Traduzione forse non aggiornata",
+        "La pagina inglese è cambiata dopo questa traduzione, quindi alcune parti potrebbero non corrispondere più. "
+        "In caso di dubbio fa fede la {link}.",
+        "versione inglese",
+    ),
+    "zh": (
+        "此译文可能已过时",
+        "本译文完成后，英文原文又有修改，部分内容可能已与原文不一致。如有出入，请以{link}为准。",
+        "英文版",
+    ),
+    "ko": (
+        "번역이 최신이 아닐 수 있습니다",
+        "이 번역이 작성된 뒤 영어 원문이 바뀌어 일부 내용이 원문과 다를 수 있습니다. 의심스러우면 {link}을 확인하세요.",
+        "영어판",
+    ),
+    "vi": (
+        "Bản dịch có thể đã cũ",
+        "Trang tiếng Anh đã thay đổi sau khi bản dịch này được viết, nên một số phần có thể không còn khớp. "
+        "Khi có khác biệt, hãy theo {link}.",
+        "bản tiếng Anh",
+    ),
 }
 STATE_WORDS = {
     "en": {"current": "current", "outdated": "outdated", "missing": "missing", "page": "Page"},
@@ -79,5 +91,7 @@ def on_page_content(content: str, page: Page, config: MkDocsConfig, files: Files
     title, text, label = BANNER[lang]
     english_url = page.url.removeprefix(f"{lang}/")
     link = f'<a href="{html.escape(get_relative_url(english_url, page.url))}" hreflang="en">{label}</a>'
-    return (f'<div class="admonition warning translation-outdated"><p class="admonition-title">{title}</p>'
-            f"<p>{text.format(link=link)}</p></div>\n{content}")
+    return (
+        f'<div class="admonition warning translation-outdated"><p class="admonition-title">{title}</p>'
+        f"<p>{text.format(link=link)}</p></div>\n{content}"
+    )

@@ -15,7 +15,9 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
     torch.testing.assert_close(actual, expected, rtol=0, atol=ATOL[actual.dtype])
 
 
-def randn(*shape: int, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu", seed: int = 0) -> torch.Tensor:
+def randn(
+    *shape: int, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu", seed: int = 0
+) -> torch.Tensor:
     """Seeded normal tensor drawn on the CPU, then moved (CUDA's generator differs)."""
     return torch.randn(*shape, dtype=dtype, generator=torch.Generator().manual_seed(seed)).to(device)
 

@@ -61,13 +61,21 @@ def test_every_example_is_measured_once(cpu_records) -> None:
     assert [r["example"] for r in cpu_records] == names
     # one or more examples from every chapter module's page
     assert {e.chapter for e in EXAMPLES} >= {
-        "simple-attention", "averaging-trick", "scaled-dot-product", "causal-attention", "multi-head-attention",
-        "cross-attention", "backward-pass", "efficient-attention"}
+        "simple-attention",
+        "averaging-trick",
+        "scaled-dot-product",
+        "causal-attention",
+        "multi-head-attention",
+        "cross-attention",
+        "backward-pass",
+        "efficient-attention",
+    }
     assert set(agreement.CHAPTERS) >= {e.chapter for e in EXAMPLES}
 
 
-@pytest.mark.parametrize("example", [e for e in EXAMPLES if not e.by_design and e.float64 and e is not RANDN_MOVED],
-                         ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "example", [e for e in EXAMPLES if not e.by_design and e.float64 and e is not RANDN_MOVED], ids=lambda e: e.name
+)
 def test_float32_agrees_with_float64_on_the_cpu(cpu_records, example) -> None:
     record = _by_name(cpu_records)[example.name]
     parts = [p for p in agreement.PARTS if p in record]
@@ -145,8 +153,14 @@ def test_table_says_not_measured_without_a_gpu(cpu_records) -> None:
     table = markdown_table(cpu_records, env)
     heading, _, header, _, *rows = table.splitlines()
     assert "no GPU was available" in heading and f"torch {torch.__version__}" in heading and env["date"] in heading
-    assert header.split("|")[1:-1] == [" chapter ", " example ", " CPU f32 vs f64 ", " GPU f32 vs CPU f32 ",
-                                       " GPU f64 vs CPU f64 ", " note "]
+    assert header.split("|")[1:-1] == [
+        " chapter ",
+        " example ",
+        " CPU f32 vs f64 ",
+        " GPU f32 vs CPU f32 ",
+        " GPU f64 vs CPU f64 ",
+        " note ",
+    ]
     assert len(rows) == sum(1 + ("gradients" in r) for r in cpu_records)
     for row in rows:
         cells = [c.strip() for c in row.split(" | ")]
@@ -168,7 +182,14 @@ def test_table_formats_gpu_numbers_when_there_are_some(cpu_records) -> None:
 
 def test_format_difference() -> None:
     assert [format_difference(v) for v in (0.0, 0, 1.0, 3.14159e-7, 2.2e-16, 12345.0, None)] == [
-        "0", "0", "1.0e+00", "3.1e-07", "2.2e-16", "1.2e+04", "—"]
+        "0",
+        "0",
+        "1.0e+00",
+        "3.1e-07",
+        "2.2e-16",
+        "1.2e+04",
+        "—",
+    ]
     with pytest.raises(TypeError, match="number or None"):
         format_difference("1e-7")
     with pytest.raises(TypeError):
@@ -196,10 +217,14 @@ def test_bad_arguments_raise_clear_errors(tmp_path) -> None:
         agreement.max_difference({"output": {"a": torch.zeros(1)}}, {"output": {"b": torch.zeros(1)}}, "output")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["agreement", "--device", "tpu"], "invalid choice"),
-    (["agreement", "--dtype", "float32"], "unrecognized arguments"),
-] + ([] if CUDA else [(["agreement", "--device", "cuda"], "cannot use cuda")]))
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["agreement", "--device", "tpu"], "invalid choice"),
+        (["agreement", "--dtype", "float32"], "unrecognized arguments"),
+    ]
+    + ([] if CUDA else [(["agreement", "--device", "cuda"], "cannot use cuda")]),
+)
 def test_cli_rejects_bad_arguments(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)

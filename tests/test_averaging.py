@@ -72,7 +72,11 @@ head = DataDependentHead(4, 3, context_length=5)
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: running_average_loops(torch.rand(5)), ValueError, r"\(tokens, channels\) or \(batch, tokens, channels\)"),
+        (
+            lambda: running_average_loops(torch.rand(5)),
+            ValueError,
+            r"\(tokens, channels\) or \(batch, tokens, channels\)",
+        ),
         (lambda: running_average_matmul(torch.ones(2, 3, dtype=torch.int64)), TypeError, "floating-point"),
         (lambda: running_average_softmax(torch.rand(2, 0, 3)), ValueError, "must not be empty"),
         (lambda: averaging_matrix(0), ValueError, "tokens must be a positive integer"),

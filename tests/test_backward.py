@@ -38,11 +38,14 @@ def _check_against_autograd(x, w_q, w_k, w_v, causal, loss="bce"):
     w_out = randn(w_v.shape[1], 1, device=x.device, seed=11)
     target = (randn(*x.shape[:-1], 1, device=x.device, seed=12) > 0).double()
     if loss == "bce":
+
         def loss_fn(z):
             return torch.nn.functional.binary_cross_entropy_with_logits(z @ w_out, target)
     else:
+
         def loss_fn(z):
             return z.sum()
+
     (x_ref, wq_ref, wk_ref, wv_ref), fwd_ref = _autograd_reference(x, w_q, w_k, w_v, causal, loss_fn)
 
     fwd = attention_forward(x, w_q, w_k, w_v, causal=causal)
@@ -52,8 +55,16 @@ def _check_against_autograd(x, w_q, w_k, w_v, causal, loss="bce"):
         value, dz = sum_loss_and_grad(fwd.z)
     torch.testing.assert_close(value, loss_fn(fwd_ref.z).detach(), rtol=0, atol=TOL)
     grads = attention_backward(fwd, dz)
-    pairs = [(grads.x, x_ref.grad), (grads.w_q, wq_ref.grad), (grads.w_k, wk_ref.grad), (grads.w_v, wv_ref.grad),
-             (grads.q, fwd_ref.q.grad), (grads.k, fwd_ref.k.grad), (grads.v, fwd_ref.v.grad), (grads.a, fwd_ref.a.grad)]
+    pairs = [
+        (grads.x, x_ref.grad),
+        (grads.w_q, wq_ref.grad),
+        (grads.w_k, wk_ref.grad),
+        (grads.w_v, wv_ref.grad),
+        (grads.q, fwd_ref.q.grad),
+        (grads.k, fwd_ref.k.grad),
+        (grads.v, fwd_ref.v.grad),
+        (grads.a, fwd_ref.a.grad),
+    ]
     for manual, auto in pairs:
         torch.testing.assert_close(manual, auto, rtol=0, atol=TOL)
     # where the mask put -inf, autograd's ds is 0 and so is ours
@@ -90,7 +101,9 @@ def test_manual_gradients_equal_autograd_on_random_shapes(batch, tokens, d_in, d
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_gradcheck_passes_on_the_manual_backward(causal: bool) -> None:
-    inputs = [randn(2, 4, 3, seed=0).requires_grad_(True)] + [randn(3, 2, seed=s).requires_grad_(True) for s in (1, 2, 3)]
+    inputs = [randn(2, 4, 3, seed=0).requires_grad_(True)] + [
+        randn(3, 2, seed=s).requires_grad_(True) for s in (1, 2, 3)
+    ]
     assert torch.autograd.gradcheck(lambda *t: ManualAttention.apply(*t, causal), inputs)
 
 
@@ -146,20 +159,43 @@ def test_score_statistics_show_what_initialisation_does() -> None:
         (lambda: init_weight(torch.empty(2, 2, dtype=torch.int64), "he"), TypeError, "floating-point"),
         (lambda: init_weight(torch.empty(2, 2), "glorot"), ValueError, "scheme must be one of"),
         (lambda: init_std("he", 0, 3), ValueError, "fan_in must be a positive integer, got 0"),
-        (lambda: attention_forward(torch.rand(3, 4), torch.rand(3, 2), torch.rand(4, 2), torch.rand(4, 2)), ValueError,
-         r"w_q must have d_in=4 rows"),
-        (lambda: attention_forward(torch.rand(3, 4), torch.rand(4, 2), torch.rand(4, 3), torch.rand(4, 2)), ValueError,
-         "same number of columns d_k"),
-        (lambda: attention_forward(torch.rand(4), torch.rand(4, 2), torch.rand(4, 2), torch.rand(4, 2)), ValueError,
-         r"\(tokens, d_in\) or \(batch, tokens, d_in\)"),
-        (lambda: attention_forward(torch.rand(3, 4), torch.rand(4, 2, dtype=torch.float64), torch.rand(4, 2),
-                                   torch.rand(4, 2)), TypeError, "same dtype"),
-        (lambda: attention_backward(attention_forward(*(torch.rand(3, 3) for _ in range(4))), torch.ones(2, 3)),
-         ValueError, r"dz must have the shape of the output Z, \(3, 3\)"),
-        (lambda: bce_loss_and_grad(torch.rand(3, 2), torch.rand(3, 1), torch.ones(3, 1)), ValueError,
-         r"w_out must have shape \(d_v, 1\) = \(2, 1\)"),
-        (lambda: bce_loss_and_grad(torch.rand(3, 2), torch.rand(2, 1), torch.full((3, 1), 0.5)), ValueError,
-         "only 0 and 1"),
+        (
+            lambda: attention_forward(torch.rand(3, 4), torch.rand(3, 2), torch.rand(4, 2), torch.rand(4, 2)),
+            ValueError,
+            r"w_q must have d_in=4 rows",
+        ),
+        (
+            lambda: attention_forward(torch.rand(3, 4), torch.rand(4, 2), torch.rand(4, 3), torch.rand(4, 2)),
+            ValueError,
+            "same number of columns d_k",
+        ),
+        (
+            lambda: attention_forward(torch.rand(4), torch.rand(4, 2), torch.rand(4, 2), torch.rand(4, 2)),
+            ValueError,
+            r"\(tokens, d_in\) or \(batch, tokens, d_in\)",
+        ),
+        (
+            lambda: attention_forward(
+                torch.rand(3, 4), torch.rand(4, 2, dtype=torch.float64), torch.rand(4, 2), torch.rand(4, 2)
+            ),
+            TypeError,
+            "same dtype",
+        ),
+        (
+            lambda: attention_backward(attention_forward(*(torch.rand(3, 3) for _ in range(4))), torch.ones(2, 3)),
+            ValueError,
+            r"dz must have the shape of the output Z, \(3, 3\)",
+        ),
+        (
+            lambda: bce_loss_and_grad(torch.rand(3, 2), torch.rand(3, 1), torch.ones(3, 1)),
+            ValueError,
+            r"w_out must have shape \(d_v, 1\) = \(2, 1\)",
+        ),
+        (
+            lambda: bce_loss_and_grad(torch.rand(3, 2), torch.rand(2, 1), torch.full((3, 1), 0.5)),
+            ValueError,
+            "only 0 and 1",
+        ),
         (lambda: softmax_backward(torch.rand(2, 3), torch.rand(3, 2)), ValueError, "same shape"),
         (lambda: softmax_jacobian(torch.rand(2, 2)), ValueError, r"a must have shape \(n,\)"),
     ],

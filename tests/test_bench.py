@@ -20,7 +20,12 @@ def test_every_cpu_implementation_is_measured_and_accurate() -> None:
         assert r["median_ms"] > 0 and r["peak_extra_mib"] >= 0
         assert r["max_abs_error"] < 1e-5, r  # float32 against the float64 reference
         assert (r["tflops"] is None) == (r["kind"] == "module")
-    assert {r["sdpa_backend"] for r in records if r["implementation"] == "SDPA"} <= {"math", "flash", "efficient", "cudnn"}
+    assert {r["sdpa_backend"] for r in records if r["implementation"] == "SDPA"} <= {
+        "math",
+        "flash",
+        "efficient",
+        "cudnn",
+    }
     # the per-head wrapper is causal only
     assert not [r for r in records if r["implementation"] == "wrapper (per-head loop)" and not r["causal"]]
 
@@ -53,9 +58,32 @@ def test_flops_follow_the_flashattention_convention() -> None:
 
 
 def test_cli_writes_jsonl_table_and_plot(tmp_path, capsys) -> None:
-    code = cli.main(["bench", "--batch", "1", "--heads", "1", "--head-dim", "4", "--tokens", "6",
-                     "--repeats", "1", "--warmup", "0", "--threads", "1", "--modes", "forward",
-                     "--only", "SDPA", "flash.py", "--out", str(tmp_path)])
+    code = cli.main(
+        [
+            "bench",
+            "--batch",
+            "1",
+            "--heads",
+            "1",
+            "--head-dim",
+            "4",
+            "--tokens",
+            "6",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--threads",
+            "1",
+            "--modes",
+            "forward",
+            "--only",
+            "SDPA",
+            "flash.py",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert "torch" in json.loads(lines[0])["environment"]
@@ -71,17 +99,32 @@ def test_cli_writes_jsonl_table_and_plot(tmp_path, capsys) -> None:
 
 def test_markdown_table_marks_missing_cells() -> None:
     env = {"torch": "x", "processor": "cpu", "device": "cpu", "threads": 1}
-    rows = [{"implementation": "scalar loops", "kind": "kernel", "mode": "forward", "causal": False, "tokens": t,
-             "median_ms": 1.0, "peak_extra_mib": 0.0, "max_abs_error": 0.0, "dtype": "float32"} for t in (8,)]
+    rows = [
+        {
+            "implementation": "scalar loops",
+            "kind": "kernel",
+            "mode": "forward",
+            "causal": False,
+            "tokens": t,
+            "median_ms": 1.0,
+            "peak_extra_mib": 0.0,
+            "max_abs_error": 0.0,
+            "dtype": "float32",
+        }
+        for t in (8,)
+    ]
     rows.append({**rows[0], "implementation": "SDPA", "tokens": 64})
     assert "| scalar loops | 1.0 | — |" in markdown_table(rows, env)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["bench", "--batch", "0"], "batch must be a positive integer"),
-    (["bench", "--tokens", "-3"], "tokens must be a positive integer"),
-    (["bench", "--warmup", "-1"], "warmup must be a non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "--batch", "0"], "batch must be a positive integer"),
+        (["bench", "--tokens", "-3"], "tokens must be a positive integer"),
+        (["bench", "--warmup", "-1"], "warmup must be a non-negative integer"),
+    ],
+)
 def test_cli_rejects_bad_sizes(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
@@ -95,10 +138,23 @@ def test_config_rejects_unknown_dtype() -> None:
 
 def test_targets_table_compares_the_fastest_plain_version_with_sdpa() -> None:
     def rec(name: str, ms: float, mib: float, causal: bool = False) -> dict[str, object]:
-        return {"implementation": name, "mode": "forward", "causal": causal, "tokens": 1024, "median_ms": ms,
-                "peak_extra_mib": mib, "tflops": None}
-    rows = [rec("SDPA", 10.0, 20.0), rec("batched matmul", 12.0, 800.0), rec("flash.py", 30.0, 30.0),
-            rec("per-row loops", 50.0, 10.0), {**rec("SDPA", 1.0, 1.0), "tokens": 256}]
+        return {
+            "implementation": name,
+            "mode": "forward",
+            "causal": causal,
+            "tokens": 1024,
+            "median_ms": ms,
+            "peak_extra_mib": mib,
+            "tflops": None,
+        }
+
+    rows = [
+        rec("SDPA", 10.0, 20.0),
+        rec("batched matmul", 12.0, 800.0),
+        rec("flash.py", 30.0, 30.0),
+        rec("per-row loops", 50.0, 10.0),
+        {**rec("SDPA", 1.0, 1.0), "tokens": 256},
+    ]
     table = targets_table(rows)
     assert "| forward | no | 1024 | batched matmul | 1.20 (≤ 1.3) | 1.50 | not measured | not measured |" in table
     assert "| 256 |" not in table

@@ -78,7 +78,11 @@ ca = CausalAttention(3, 2, context_length=4)
         (lambda: ca(torch.ones(1, 4, 3, dtype=torch.int32)), TypeError, "floating-point dtype"),
         (lambda: CausalAttention(3, 2, context_length=4, dropout=-0.1), ValueError, r"dropout must be in \[0, 1\)"),
         (lambda: CausalAttention(3, 2, context_length=0), ValueError, "context_length must be a positive integer"),
-        (lambda: causal_weights_masked(torch.rand(2, 3)), ValueError, r"square scores \(tokens, tokens\), got \(2, 3\)"),
+        (
+            lambda: causal_weights_masked(torch.rand(2, 3)),
+            ValueError,
+            r"square scores \(tokens, tokens\), got \(2, 3\)",
+        ),
         (lambda: causal_weights_renormalised(torch.ones(2, 2, dtype=torch.int64)), TypeError, "floating-point"),
         (lambda: causal_mask(0), ValueError, "tokens must be a positive integer"),
     ],

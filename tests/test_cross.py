@@ -48,7 +48,11 @@ cross = CrossAttention(3, 2)
         (lambda: cross(torch.rand(1, 4, 3), torch.rand(5, 3)), ValueError, "same batch shape"),
         (lambda: cross(torch.rand(1, 4, 2), torch.rand(1, 5, 3)), ValueError, "x_1 must have d_in=3"),
         (lambda: cross(torch.rand(1, 4, 3), torch.rand(1, 5, 2)), ValueError, "x_2 must have d_in=3"),
-        (lambda: cross(torch.rand(1, 4, 3), torch.ones(1, 5, 3, dtype=torch.int64)), TypeError, "x_2 must have a floating"),
+        (
+            lambda: cross(torch.rand(1, 4, 3), torch.ones(1, 5, 3, dtype=torch.int64)),
+            TypeError,
+            "x_2 must have a floating",
+        ),
         (lambda: cross(torch.rand(1, 0, 3), torch.rand(1, 5, 3)), ValueError, "x_1 must not be empty"),
         (lambda: CrossAttention(3, 2, d_in_kv=0), ValueError, "d_in_kv must be a positive integer"),
     ],

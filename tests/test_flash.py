@@ -16,9 +16,11 @@ IMPLEMENTATIONS = [
 
 
 def _qkv(batch: tuple[int, ...], t_q: int, t_k: int, d: int, d_v: int, dtype=torch.float64, device="cpu", seed=0):
-    return (randn(*batch, t_q, d, dtype=dtype, device=device, seed=seed),
-            randn(*batch, t_k, d, dtype=dtype, device=device, seed=seed + 1),
-            randn(*batch, t_k, d_v, dtype=dtype, device=device, seed=seed + 2))
+    return (
+        randn(*batch, t_q, d, dtype=dtype, device=device, seed=seed),
+        randn(*batch, t_k, d, dtype=dtype, device=device, seed=seed + 1),
+        randn(*batch, t_k, d_v, dtype=dtype, device=device, seed=seed + 2),
+    )
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
@@ -30,9 +32,17 @@ def test_matches_pytorch_sdpa_on_every_device(impl, device: torch.device, dtype:
 
 
 @settings(max_examples=60, deadline=None)
-@given(batch=st.lists(st.integers(1, 3), max_size=2), t_q=st.integers(1, 20), t_k=st.integers(1, 20),
-       d=st.integers(1, 9), d_v=st.integers(1, 9), causal=st.booleans(), block_q=st.integers(1, 8),
-       block_k=st.integers(1, 8), seed=st.integers(0, 2**16))
+@given(
+    batch=st.lists(st.integers(1, 3), max_size=2),
+    t_q=st.integers(1, 20),
+    t_k=st.integers(1, 20),
+    d=st.integers(1, 9),
+    d_v=st.integers(1, 9),
+    causal=st.booleans(),
+    block_q=st.integers(1, 8),
+    block_k=st.integers(1, 8),
+    seed=st.integers(0, 2**16),
+)
 def test_flash_equals_sdpa_for_any_shape_and_tiling(batch, t_q, t_k, d, d_v, causal, block_q, block_k, seed) -> None:
     q, k, v = _qkv(tuple(batch), t_q, t_k, d, d_v, seed=seed)
     expected = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
@@ -58,7 +68,9 @@ def test_half_precision_is_accumulated_in_float32(dtype: torch.dtype) -> None:
     out = flash_attention(*(t.to(dtype) for t in (q, k, v)), causal=True, block_q=16, block_k=16)
     assert out.dtype == dtype
     # no worse than PyTorch's own attention in the same dtype (plus one rounding of the output)
-    torch_error = (F.scaled_dot_product_attention(*(t.to(dtype) for t in (q, k, v)), is_causal=True).double() - exact).abs().max()
+    torch_error = (
+        (F.scaled_dot_product_attention(*(t.to(dtype) for t in (q, k, v)), is_causal=True).double() - exact).abs().max()
+    )
     assert (out.double() - exact).abs().max() <= 2 * torch_error + torch.finfo(dtype).eps
 
 
@@ -92,22 +104,25 @@ def test_flash_keeps_no_score_matrix_for_backward() -> None:
 qkv = torch.zeros(1, 4, 2)
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: flash_attention(qkv[0, 0], qkv, qkv), ValueError, r"q must have shape \(tokens, d\)"),
-    (lambda: flash_attention(qkv, qkv[0], qkv), ValueError, "k must have shape"),
-    (lambda: flash_attention(qkv, qkv, qkv.int()), TypeError, "v must have a floating-point dtype"),
-    (lambda: flash_attention(qkv, qkv, qkv.double()), TypeError, "q and v must have the same dtype"),
-    (lambda: flash_attention(qkv, torch.zeros(2, 4, 2), qkv), ValueError, "share their batch dimensions"),
-    (lambda: flash_attention(qkv, torch.zeros(1, 4, 3), qkv), ValueError, "same size d, got 2 and 3"),
-    (lambda: flash_attention(qkv, qkv, torch.zeros(1, 5, 2)), ValueError, "same number of tokens, got 4 and 5"),
-    (lambda: flash_attention(qkv, qkv, qkv, block_q=0), ValueError, "block_q must be a positive integer"),
-    (lambda: flash_attention(qkv, qkv, qkv, block_k=2.0), TypeError, "block_k must be a positive integer"),
-    (lambda: flash_attention(qkv, qkv, qkv, scale=0.0), ValueError, "scale must be a positive finite number"),
-    (lambda: flash_attention(qkv, qkv, qkv, causal="yes"), TypeError, "causal must be True or False"),
-    (lambda: chunked_attention(qkv, qkv, qkv, max_scores=0), ValueError, "max_scores must be a positive integer"),
-    (lambda: online_softmax(torch.zeros(2, 2), 2), ValueError, r"scores must have shape \(tokens,\)"),
-    (lambda: online_softmax(torch.zeros(2), 0), ValueError, "block_size must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: flash_attention(qkv[0, 0], qkv, qkv), ValueError, r"q must have shape \(tokens, d\)"),
+        (lambda: flash_attention(qkv, qkv[0], qkv), ValueError, "k must have shape"),
+        (lambda: flash_attention(qkv, qkv, qkv.int()), TypeError, "v must have a floating-point dtype"),
+        (lambda: flash_attention(qkv, qkv, qkv.double()), TypeError, "q and v must have the same dtype"),
+        (lambda: flash_attention(qkv, torch.zeros(2, 4, 2), qkv), ValueError, "share their batch dimensions"),
+        (lambda: flash_attention(qkv, torch.zeros(1, 4, 3), qkv), ValueError, "same size d, got 2 and 3"),
+        (lambda: flash_attention(qkv, qkv, torch.zeros(1, 5, 2)), ValueError, "same number of tokens, got 4 and 5"),
+        (lambda: flash_attention(qkv, qkv, qkv, block_q=0), ValueError, "block_q must be a positive integer"),
+        (lambda: flash_attention(qkv, qkv, qkv, block_k=2.0), TypeError, "block_k must be a positive integer"),
+        (lambda: flash_attention(qkv, qkv, qkv, scale=0.0), ValueError, "scale must be a positive finite number"),
+        (lambda: flash_attention(qkv, qkv, qkv, causal="yes"), TypeError, "causal must be True or False"),
+        (lambda: chunked_attention(qkv, qkv, qkv, max_scores=0), ValueError, "max_scores must be a positive integer"),
+        (lambda: online_softmax(torch.zeros(2, 2), 2), ValueError, r"scores must have shape \(tokens,\)"),
+        (lambda: online_softmax(torch.zeros(2), 0), ValueError, "block_size must be a positive integer"),
+    ],
+)
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -13,7 +13,9 @@ from tests.helpers import DTYPES, assert_close, randn, seeded
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("qkv_bias", [True, False])
-def test_matches_torch_multihead_attention(device: torch.device, dtype: torch.dtype, causal: bool, qkv_bias: bool) -> None:
+def test_matches_torch_multihead_attention(
+    device: torch.device, dtype: torch.dtype, causal: bool, qkv_bias: bool
+) -> None:
     ours = seeded(MultiHeadAttention, 12, 12, context_length=10, num_heads=3, qkv_bias=qkv_bias, causal=causal)
     ours = ours.to(device=device, dtype=dtype).eval()
     theirs = to_torch_multihead(ours).eval()
@@ -44,9 +46,16 @@ def test_wrapper_is_heads_side_by_side(device: torch.device, dtype: torch.dtype)
 
 
 @settings(max_examples=30, deadline=None)
-@given(batch=st.integers(1, 3), tokens=st.integers(1, 8), d_in=st.integers(1, 6), d_out=st.integers(1, 5),
-       seed=st.integers(0, 1000))
-def test_wrapper_with_one_head_equals_the_single_head(batch: int, tokens: int, d_in: int, d_out: int, seed: int) -> None:
+@given(
+    batch=st.integers(1, 3),
+    tokens=st.integers(1, 8),
+    d_in=st.integers(1, 6),
+    d_out=st.integers(1, 5),
+    seed=st.integers(0, 1000),
+)
+def test_wrapper_with_one_head_equals_the_single_head(
+    batch: int, tokens: int, d_in: int, d_out: int, seed: int
+) -> None:
     wrapper = seeded(MultiHeadAttentionWrapper, d_in, d_out, context_length=tokens, num_heads=1, seed=seed)
     single = seeded(CausalAttention, d_in, d_out, context_length=tokens, seed=seed)
     x = randn(batch, tokens, d_in, seed=seed)
@@ -54,9 +63,17 @@ def test_wrapper_with_one_head_equals_the_single_head(batch: int, tokens: int, d
 
 
 @settings(max_examples=30, deadline=None)
-@given(batch=st.integers(1, 3), tokens=st.integers(1, 8), heads=st.integers(1, 4), head_dim=st.integers(1, 4),
-       cut=st.integers(0, 7), seed=st.integers(0, 1000))
-def test_causal_outputs_ignore_later_tokens(batch: int, tokens: int, heads: int, head_dim: int, cut: int, seed: int) -> None:
+@given(
+    batch=st.integers(1, 3),
+    tokens=st.integers(1, 8),
+    heads=st.integers(1, 4),
+    head_dim=st.integers(1, 4),
+    cut=st.integers(0, 7),
+    seed=st.integers(0, 1000),
+)
+def test_causal_outputs_ignore_later_tokens(
+    batch: int, tokens: int, heads: int, head_dim: int, cut: int, seed: int
+) -> None:
     t = min(cut, tokens - 1)
     mha = seeded(MultiHeadAttention, 5, heads * head_dim, context_length=tokens, num_heads=heads, seed=seed)
     x = randn(batch, tokens, 5, seed=seed)
@@ -90,8 +107,11 @@ mha = MultiHeadAttention(4, 4, context_length=5, num_heads=2)
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: MultiHeadAttention(4, 6, context_length=5, num_heads=4), ValueError,
-         "d_out must be divisible by num_heads, got d_out=6 and num_heads=4"),
+        (
+            lambda: MultiHeadAttention(4, 6, context_length=5, num_heads=4),
+            ValueError,
+            "d_out must be divisible by num_heads, got d_out=6 and num_heads=4",
+        ),
         (lambda: MultiHeadAttention(4, 4, context_length=5, num_heads=0), ValueError, "num_heads must be a positive"),
         (lambda: MultiHeadAttentionWrapper(4, 4, context_length=5, num_heads=-1), ValueError, "num_heads"),
         (lambda: mha(torch.rand(1, 6, 4)), ValueError, "6 tokens but the module's context_length is 5"),
@@ -99,7 +119,11 @@ mha = MultiHeadAttention(4, 4, context_length=5, num_heads=2)
         (lambda: mha(torch.rand(1, 5, 3)), ValueError, "d_in=4 features"),
         (lambda: mha(torch.ones(1, 5, 4, dtype=torch.int64)), TypeError, "floating-point dtype"),
         (lambda: mha(torch.rand(1, 5, 4, dtype=torch.float64)), TypeError, "module's weights are torch.float32"),
-        (lambda: to_torch_multihead(MultiHeadAttention(3, 4, 5, 2)), ValueError, "d_in == d_out, got d_in=3 and d_out=4"),
+        (
+            lambda: to_torch_multihead(MultiHeadAttention(3, 4, 5, 2)),
+            ValueError,
+            "d_in == d_out, got d_in=3 and d_out=4",
+        ),
         (lambda: to_torch_multihead(torch.nn.Linear(2, 2)), TypeError, "expected a MultiHeadAttention"),
     ],
 )

@@ -29,9 +29,13 @@ def test_functional_with_boolean_and_causal_masks(device: torch.device, dtype: t
     q, k, v = (randn(2, 6, 8, dtype=dtype, device=device, seed=s) for s in range(3))
     mask = randn(6, 6, device=device, seed=7) > 0
     mask |= torch.eye(6, dtype=torch.bool, device=device)  # every query keeps at least one key
-    assert_close(scaled_dot_product_attention(q, k, v, mask=mask), F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    assert_close(
+        scaled_dot_product_attention(q, k, v, mask=mask), F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    )
     causal = torch.ones(6, 6, dtype=torch.bool, device=device).tril()
-    assert_close(scaled_dot_product_attention(q, k, v, mask=causal), F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    assert_close(
+        scaled_dot_product_attention(q, k, v, mask=causal), F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    )
 
 
 def test_functional_dropout_keeps_the_expectation() -> None:
@@ -114,16 +118,31 @@ sa2 = SelfAttentionV2(3, 2)
         (lambda: sa2(torch.rand(0, 3)), ValueError, "must not be empty"),
         (lambda: SelfAttentionV1(3, 0), ValueError, "d_out must be a positive integer, got 0"),
         (lambda: SelfAttentionV2(3, 2.5), TypeError, "d_out must be a positive integer, got float"),
-        (lambda: scaled_dot_product_attention(torch.rand(2, 4), torch.rand(2, 3), torch.rand(2, 3)), ValueError,
-         "same size d_k, got 4 and 3"),
-        (lambda: scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3), torch.rand(5, 3)), ValueError,
-         "same number of tokens"),
-        (lambda: scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3), torch.rand(2, 3), dropout_p=1.5),
-         ValueError, r"dropout_p must be in \[0, 1\)"),
-        (lambda: attention_weights(torch.rand(2, 3), torch.rand(2, 3), mask=torch.ones(2, 2)), TypeError,
-         "mask must be a boolean tensor"),
-        (lambda: attention_weights(torch.rand(2, 3), torch.rand(2, 3), mask=torch.zeros(2, 2, dtype=torch.bool)),
-         ValueError, "no key to attend to"),
+        (
+            lambda: scaled_dot_product_attention(torch.rand(2, 4), torch.rand(2, 3), torch.rand(2, 3)),
+            ValueError,
+            "same size d_k, got 4 and 3",
+        ),
+        (
+            lambda: scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3), torch.rand(5, 3)),
+            ValueError,
+            "same number of tokens",
+        ),
+        (
+            lambda: scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3), torch.rand(2, 3), dropout_p=1.5),
+            ValueError,
+            r"dropout_p must be in \[0, 1\)",
+        ),
+        (
+            lambda: attention_weights(torch.rand(2, 3), torch.rand(2, 3), mask=torch.ones(2, 2)),
+            TypeError,
+            "mask must be a boolean tensor",
+        ),
+        (
+            lambda: attention_weights(torch.rand(2, 3), torch.rand(2, 3), mask=torch.zeros(2, 2, dtype=torch.bool)),
+            ValueError,
+            "no key to attend to",
+        ),
         (lambda: attention_weights(torch.rand(2, 3), torch.rand(2, 3, dtype=torch.float64)), TypeError, "same dtype"),
         (lambda: v1_from_v2(SelfAttentionV2(3, 2, qkv_bias=True)), ValueError, "qkv_bias=False"),
         (lambda: v1_from_v2(SelfAttentionV1(3, 2)), TypeError, "expected a SelfAttentionV2"),

@@ -61,8 +61,9 @@ def test_matches_pytorch_attention(device: torch.device, dtype: torch.dtype) -> 
 @pytest.mark.parametrize("scaled", [False, True])
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("shape", [(6, 4), (3, 5, 2), (1, 3)])
-def test_scaled_and_causal_options_match_pytorch(device: torch.device, shape: tuple[int, ...], scaled: bool,
-                                                 causal: bool) -> None:
+def test_scaled_and_causal_options_match_pytorch(
+    device: torch.device, shape: tuple[int, ...], scaled: bool, causal: bool
+) -> None:
     x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).to(device)
     scale = 1 / math.sqrt(shape[-1]) if scaled else 1.0
     reference = F.scaled_dot_product_attention(x, x, x, is_causal=causal, scale=scale)
@@ -71,8 +72,9 @@ def test_scaled_and_causal_options_match_pytorch(device: torch.device, shape: tu
     if causal:
         scores = scores.masked_fill(torch.ones_like(scores, dtype=torch.bool).triu(1), float("-inf"))
     torch.testing.assert_close(score_matrix(x, scaled=scaled, causal=causal), scores, rtol=0, atol=1e-12)
-    torch.testing.assert_close(attention_matrix(x, scaled=scaled, causal=causal), torch.softmax(scores, dim=-1),
-                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        attention_matrix(x, scaled=scaled, causal=causal), torch.softmax(scores, dim=-1), rtol=0, atol=1e-12
+    )
 
 
 def test_options_default_to_the_chapters_computation() -> None:
@@ -150,7 +152,11 @@ x3 = hello_shiny_sun()
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: context_vector(x3, x3), ValueError, r"query must have shape \(d,\), got a 2-D tensor of shape \(3, 3\)"),
+        (
+            lambda: context_vector(x3, x3),
+            ValueError,
+            r"query must have shape \(d,\), got a 2-D tensor of shape \(3, 3\)",
+        ),
         (lambda: context_vector(x3[0], x3[0]), ValueError, r"inputs must have shape \(tokens, d\), got a 1-D"),
         (lambda: attention_matrix(torch.zeros(2, 2, 2, 2)), ValueError, r"\(tokens, d\) or \(batch, tokens, d\)"),
         (lambda: context_vector(x3[0, :2], x3), ValueError, "query has embedding size 2 but inputs has 3"),
@@ -159,7 +165,11 @@ x3 = hello_shiny_sun()
         (lambda: context_vector(x3[0], torch.zeros(0, 3)), ValueError, r"inputs must not be empty.*\(0, 3\)"),
         (lambda: context_vectors(torch.zeros(2, 0, 3)), ValueError, "must not be empty"),
         (lambda: context_vector(x3[0].double(), x3), TypeError, "same dtype, got torch.float64 and torch.float32"),
-        (lambda: attention_scores([0.1, 0.2, 0.3], x3), TypeError, r"query must be a torch.Tensor of shape \(d,\), got list"),
+        (
+            lambda: attention_scores([0.1, 0.2, 0.3], x3),
+            TypeError,
+            r"query must be a torch.Tensor of shape \(d,\), got list",
+        ),
         (lambda: softmax(torch.tensor(1.0)), ValueError, "scores must have shape"),
         (lambda: score_matrix(x3[0]), ValueError, r"inputs must have shape \(tokens, d\) or \(batch, tokens, d\)"),
         (lambda: score_matrix(x3, scaled=1), TypeError, "scaled must be True or False, got int"),

@@ -20,8 +20,10 @@ SHAPES = [(1, 2, 40, 40, 16), (2, 1, 33, 50, 64), (1, 1, 70, 70, 128), (1, 1, 1,
 
 def _case(shape, dtype):
     b, h, t_q, t_k, d = shape
-    q, k, v, d_out = (randn(*s, dtype=torch.float64, seed=i) for i, s in
-                      enumerate([(b, h, t_q, d), (b, h, t_k, d), (b, h, t_k, d), (b, h, t_q, d)]))
+    q, k, v, d_out = (
+        randn(*s, dtype=torch.float64, seed=i)
+        for i, s in enumerate([(b, h, t_q, d), (b, h, t_k, d), (b, h, t_k, d), (b, h, t_q, d)])
+    )
     return [t.to(dtype).to(DEVICE) for t in (q, k, v, d_out)]
 
 
@@ -76,17 +78,36 @@ def test_interpreter_is_used_exactly_when_there_is_no_cuda() -> None:
 x = torch.zeros(1, 1, 4, 16, device=DEVICE)
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: triton_flash_attention(x[0], x, x), ValueError, r"q must have shape \(batch, heads, tokens, head_dim\)"),
-    (lambda: triton_flash_attention(x.double(), x.double(), x.double()), TypeError, "take float16, bfloat16 or float32"),
-    (lambda: triton_flash_attention(x[..., :8], x[..., :8], x[..., :8]), ValueError, "one of \\(16, 32, 64, 128\\)"),
-    (lambda: triton_flash_attention(x, torch.zeros(1, 2, 4, 16, device=DEVICE), x), ValueError, "must share"),
-    (lambda: triton_flash_attention(x, x, x, block_m=24), ValueError, "block_m must be a power of two"),
-    (lambda: triton_flash_attention(x, x, x, block_n=8), ValueError, "block_n must be a power of two of at least 16"),
-    (lambda: triton_flash_attention(x, x, x, causal=None), TypeError, "causal must be True or False"),
-    (lambda: triton_flash_attention(x, x, x, scale=float("nan")), ValueError, "scale must be a positive finite"),
-    (lambda: triton_flash_attention(x.to("meta"), x.to("meta"), x.to("meta")), ValueError, "tensors on meta"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: triton_flash_attention(x[0], x, x),
+            ValueError,
+            r"q must have shape \(batch, heads, tokens, head_dim\)",
+        ),
+        (
+            lambda: triton_flash_attention(x.double(), x.double(), x.double()),
+            TypeError,
+            "take float16, bfloat16 or float32",
+        ),
+        (
+            lambda: triton_flash_attention(x[..., :8], x[..., :8], x[..., :8]),
+            ValueError,
+            "one of \\(16, 32, 64, 128\\)",
+        ),
+        (lambda: triton_flash_attention(x, torch.zeros(1, 2, 4, 16, device=DEVICE), x), ValueError, "must share"),
+        (lambda: triton_flash_attention(x, x, x, block_m=24), ValueError, "block_m must be a power of two"),
+        (
+            lambda: triton_flash_attention(x, x, x, block_n=8),
+            ValueError,
+            "block_n must be a power of two of at least 16",
+        ),
+        (lambda: triton_flash_attention(x, x, x, causal=None), TypeError, "causal must be True or False"),
+        (lambda: triton_flash_attention(x, x, x, scale=float("nan")), ValueError, "scale must be a positive finite"),
+        (lambda: triton_flash_attention(x.to("meta"), x.to("meta"), x.to("meta")), ValueError, "tensors on meta"),
+    ],
+)
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()

@@ -6,13 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from attn_examples.bench import IMPLEMENTATIONS, MODES, DTYPES, Config
+from attn_examples.bench import DTYPES, IMPLEMENTATIONS, MODES, Config
 
 
 def _bench_parser(sub: argparse._SubParsersAction) -> None:
     defaults = Config()
-    p = sub.add_parser("bench", help="time every attention implementation of the guide",
-                       description="Time, peak memory and error of every attention implementation of the guide.")
+    p = sub.add_parser(
+        "bench",
+        help="time every attention implementation of the guide",
+        description="Time, peak memory and error of every attention implementation of the guide.",
+    )
     p.add_argument("--device", default=defaults.device, choices=["cpu", "cuda", "mps"])
     p.add_argument("--dtype", default=defaults.dtype, choices=list(DTYPES))
     p.add_argument("--batch", type=int, default=defaults.batch)
@@ -24,23 +27,46 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=defaults.repeats, help="timed runs of each implementation")
     p.add_argument("--warmup", type=int, default=defaults.warmup, help="untimed runs first")
     p.add_argument("--threads", type=int, default=defaults.threads, help="CPU threads for PyTorch")
-    p.add_argument("--only", nargs="+", metavar="NAME", choices=[i.name for i in IMPLEMENTATIONS],
-                   help="measure only these implementations")
-    p.add_argument("--out", type=Path, default=None,
-                   help="folder for results.jsonl, results.md and time.svg (default: print the table only)")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=[i.name for i in IMPLEMENTATIONS],
+        help="measure only these implementations",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for results.jsonl, results.md and time.svg (default: print the table only)",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the plot (no matplotlib needed)")
-    p.add_argument("--from-jsonl", type=Path, nargs="+", default=None, metavar="FILE",
-                   help="measure nothing: merge earlier results.jsonl files and rewrite the tables and plot into --out")
+    p.add_argument(
+        "--from-jsonl",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="measure nothing: merge earlier results.jsonl files and rewrite the tables and plot into --out",
+    )
 
 
 def _agreement_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("agreement", help="largest CPU-vs-GPU and float32-vs-float64 difference of every example",
-                       description="Run every worked example of the guide on the CPU (float32 and float64) and "
-                                   "on a device, and report the largest difference of each comparison.")
-    p.add_argument("--device", default=None, choices=["cpu", "cuda", "mps"],
-                   help="the device compared with the CPU (default: CUDA, else MPS, else the CPU)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="folder for results.jsonl and table.md (default: print the table only)")
+    p = sub.add_parser(
+        "agreement",
+        help="largest CPU-vs-GPU and float32-vs-float64 difference of every example",
+        description="Run every worked example of the guide on the CPU (float32 and float64) and "
+        "on a device, and report the largest difference of each comparison.",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        choices=["cpu", "cuda", "mps"],
+        help="the device compared with the CPU (default: CUDA, else MPS, else the CPU)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="folder for results.jsonl and table.md (default: print the table only)"
+    )
 
 
 def _agreement(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

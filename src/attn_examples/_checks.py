@@ -32,9 +32,7 @@ def check_float_tensor(name: str, x: object, *, shapes: dict[int, str]) -> torch
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
     if x.dim() not in shapes:
-        raise ValueError(
-            f"{name} must have shape {expected}, got a {x.dim()}-D tensor of shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must have shape {expected}, got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must have a floating-point dtype ({FLOAT_DTYPES}), got {x.dtype}")
     if x.numel() == 0:
@@ -68,13 +66,9 @@ def check_same_device_and_dtype(**tensors: torch.Tensor) -> None:
     (first_name, first), *rest = tensors.items()
     for name, t in rest:
         if t.device != first.device:
-            raise ValueError(
-                f"{first_name} and {name} must be on the same device, got {first.device} and {t.device}"
-            )
+            raise ValueError(f"{first_name} and {name} must be on the same device, got {first.device} and {t.device}")
         if t.dtype != first.dtype:
-            raise TypeError(
-                f"{first_name} and {name} must have the same dtype, got {first.dtype} and {t.dtype}"
-            )
+            raise TypeError(f"{first_name} and {name} must have the same dtype, got {first.dtype} and {t.dtype}")
 
 
 def check_module_input(

@@ -20,11 +20,10 @@ import datetime
 import importlib.util
 import json
 import platform
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +44,7 @@ from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper
 from attn_examples.self_attention import SelfAttentionV1, SelfAttentionV2, embed_sentence
 from attn_examples.simple import TOKENS, context_vector, context_vectors, hello_shiny_sun
+
 # --8<-- [end:imports]
 
 PARTS = ("output", "gradients")
@@ -111,8 +111,9 @@ def _module_outputs(module: nn.Module, inputs: Sequence[torch.Tensor], d_out: to
     return {"output": {"output": out.detach()}, "gradients": dict(zip(names, grads))}
 
 
-def _kernel_outputs(fn: Callable[..., torch.Tensor], q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                    d_out: torch.Tensor) -> Outputs:
+def _kernel_outputs(
+    fn: Callable[..., torch.Tensor], q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, d_out: torch.Tensor
+) -> Outputs:
     leaves = [t.detach().requires_grad_() for t in (q, k, v)]
     out = fn(*leaves)
     grads = torch.autograd.grad(out, leaves, d_out)
@@ -133,6 +134,7 @@ def _running_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[to
         torch.manual_seed(1337)
         x = torch.randn(4, 8, 2)
         return {"output": {"average": fn(_moved(x, device, dtype))}}
+
     return run
 
 
@@ -150,12 +152,19 @@ def _self_attention(cls: type[nn.Module]) -> Callable[[torch.device, torch.dtype
         torch.manual_seed(123)
         module = cls(d_in=3, d_out=2, d_v=4).to(device=device, dtype=dtype)
         return {"output": {"context": module(_moved(x, device, dtype)).detach()}}
+
     return run
 
 
 # the six 3-d embeddings of "Your journey starts with one step" that the causal and multi-head pages batch
-_JOURNEY = [[0.43, 0.15, 0.89], [0.55, 0.87, 0.66], [0.57, 0.85, 0.64],
-            [0.22, 0.58, 0.33], [0.77, 0.25, 0.10], [0.05, 0.80, 0.55]]
+_JOURNEY = [
+    [0.43, 0.15, 0.89],
+    [0.55, 0.87, 0.66],
+    [0.57, 0.85, 0.64],
+    [0.22, 0.58, 0.33],
+    [0.77, 0.25, 0.10],
+    [0.05, 0.80, 0.55],
+]
 
 
 def _journey_batch() -> torch.Tensor:
@@ -203,8 +212,10 @@ def _manual_backward(device: torch.device, dtype: torch.dtype) -> Outputs:
     fwd = attention_forward(x, w_q, w_k, w_v)
     loss, dz, dw_out = bce_loss_and_grad(fwd.z, w_out, target)
     grads = attention_backward(fwd, dz)
-    return {"output": {"z": fwd.z, "loss": loss},
-            "gradients": {"x": grads.x, "w_q": grads.w_q, "w_k": grads.w_k, "w_v": grads.w_v, "w_out": dw_out}}
+    return {
+        "output": {"z": fwd.z, "loss": loss},
+        "gradients": {"x": grads.x, "w_q": grads.w_q, "w_k": grads.w_k, "w_v": grads.w_v, "w_out": dw_out},
+    }
 
 
 def _qkv(device: torch.device, dtype: torch.dtype) -> list[torch.Tensor]:
@@ -231,15 +242,16 @@ def _triton(device: torch.device, dtype: torch.dtype) -> Outputs:
 
 
 def _sdpa_reference(device: torch.device, dtype: torch.dtype) -> Outputs:
-    return _kernel_outputs(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
-                           *_qkv(device, dtype))
+    return _kernel_outputs(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), *_qkv(device, dtype)
+    )
 
 
 def _triton_requires(device: torch.device) -> str | None:
     if device.type != "cuda":
         return "needs CUDA"
     if importlib.util.find_spec("triton") is None:
-        return "needs Triton (pip install \"attn-examples[triton]\")"
+        return 'needs Triton (pip install "attn-examples[triton]")'
     return None
 
 
@@ -266,30 +278,58 @@ EXAMPLES: tuple[Example, ...] = (
     Example("averaging-trick", "running average as a matrix product", _running_average(running_average_matmul)),
     Example("averaging-trick", "running average as a masked softmax", _running_average(running_average_softmax)),
     Example("averaging-trick", "DataDependentHead(32, 16, 8)", _data_dependent_head),
-    Example("scaled-dot-product", 'SelfAttentionV1 on "Life is short, eat dessert first"',
-            _self_attention(SelfAttentionV1)),
-    Example("scaled-dot-product", 'SelfAttentionV2 on "Life is short, eat dessert first"',
-            _self_attention(SelfAttentionV2)),
+    Example(
+        "scaled-dot-product", 'SelfAttentionV1 on "Life is short, eat dessert first"', _self_attention(SelfAttentionV1)
+    ),
+    Example(
+        "scaled-dot-product", 'SelfAttentionV2 on "Life is short, eat dessert first"', _self_attention(SelfAttentionV2)
+    ),
     Example("causal-attention", "CausalAttention without dropout", _causal),
     Example("multi-head-attention", "MultiHeadAttentionWrapper, 2 heads", _wrapper),
-    Example("multi-head-attention", "MultiHeadAttention, 2 heads (fused SDPA)", _multihead,
-            note="backward through the device's own SDPA kernel"),
+    Example(
+        "multi-head-attention",
+        "MultiHeadAttention, 2 heads (fused SDPA)",
+        _multihead,
+        note="backward through the device's own SDPA kernel",
+    ),
     Example("cross-attention", "CrossAttention, 6 query tokens over 8 key tokens", _cross),
-    Example("backward-pass", "attention_forward and attention_backward, BCE loss", _manual_backward,
-            note="gradients by hand, as on the page, not by autograd"),
+    Example(
+        "backward-pass",
+        "attention_forward and attention_backward, BCE loss",
+        _manual_backward,
+        note="gradients by hand, as on the page, not by autograd",
+    ),
     Example("efficient-attention", "flash_attention, causal, 16×16 tiles", _flash),
     Example("efficient-attention", "chunked_attention, causal", _chunked),
-    Example("efficient-attention", "triton_flash_attention, causal, 16×16 tiles", _triton,
-            note="float16/bfloat16/float32 kernel on CUDA only; compared with PyTorch's SDPA on the CPU",
-            float64=False, reference=_sdpa_reference, requires=_triton_requires),
-    Example("causal-attention", "nn.Dropout(0.5) after torch.manual_seed(123), mask drawn on the device",
-            _dropout_on_device, by_design=True,
-            note="by design: the device's generator draws another mask from the same seed"),
-    Example("index", "torch.randn(6, 3) after torch.manual_seed(123), drawn on the device",
-            _randn_on_device, by_design=True,
-            note="by design: the CPU and the GPU generators give different numbers for one seed"),
-    Example("index", "torch.randn(6, 3) after torch.manual_seed(123), drawn on the CPU then moved",
-            _randn_then_moved, note="the guide's convention: identical numbers on every device"),
+    Example(
+        "efficient-attention",
+        "triton_flash_attention, causal, 16×16 tiles",
+        _triton,
+        note="float16/bfloat16/float32 kernel on CUDA only; compared with PyTorch's SDPA on the CPU",
+        float64=False,
+        reference=_sdpa_reference,
+        requires=_triton_requires,
+    ),
+    Example(
+        "causal-attention",
+        "nn.Dropout(0.5) after torch.manual_seed(123), mask drawn on the device",
+        _dropout_on_device,
+        by_design=True,
+        note="by design: the device's generator draws another mask from the same seed",
+    ),
+    Example(
+        "index",
+        "torch.randn(6, 3) after torch.manual_seed(123), drawn on the device",
+        _randn_on_device,
+        by_design=True,
+        note="by design: the CPU and the GPU generators give different numbers for one seed",
+    ),
+    Example(
+        "index",
+        "torch.randn(6, 3) after torch.manual_seed(123), drawn on the CPU then moved",
+        _randn_then_moved,
+        note="the guide's convention: identical numbers on every device",
+    ),
 )
 # --8<-- [end:examples]
 
@@ -315,8 +355,10 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
     if name not in KNOWN_DEVICES:
         raise ValueError(f"device must be one of {KNOWN_DEVICES}, got {device!r}")
     if not device_available(name):
-        raise ValueError(f"PyTorch cannot use {name} on this machine; choose one of "
-                         f"{[d for d in KNOWN_DEVICES if device_available(d)]}")
+        raise ValueError(
+            f"PyTorch cannot use {name} on this machine; choose one of "
+            f"{[d for d in KNOWN_DEVICES if device_available(d)]}"
+        )
     return torch.device(device)
 
 
@@ -403,8 +445,14 @@ def measure(example: Example, device: torch.device | str = "cpu") -> dict[str, o
 
 def _measure(example: Example, device: torch.device, with_device: bool) -> dict[str, object]:
     """``measure``'s work; ``with_device=True`` on the CPU runs the device columns CPU against CPU (tests)."""
-    record: dict[str, object] = {"chapter": example.chapter, "example": example.name, "by_design": example.by_design,
-                                 "note": example.note, "device": str(device), "not_run": None}
+    record: dict[str, object] = {
+        "chapter": example.chapter,
+        "example": example.name,
+        "by_design": example.by_design,
+        "note": example.note,
+        "device": str(device),
+        "not_run": None,
+    }
     reason = example.requires(device) if example.requires and with_device else None
     record["not_run"] = reason
     with_device = with_device and reason is None
@@ -413,8 +461,9 @@ def _measure(example: Example, device: torch.device, with_device: bool) -> dict[
     cpu32 = _call(reference, cpu, torch.float32)
     cpu64 = _call(reference, cpu, torch.float64) if example.float64 else None
     dev32 = _call(example.run, device, torch.float32) if with_device else None
-    dev64 = (_call(example.run, device, torch.float64)
-             if with_device and example.float64 and has_float64(device) else None)
+    dev64 = (
+        _call(example.run, device, torch.float64) if with_device and example.float64 and has_float64(device) else None
+    )
     for part in PARTS:
         if part not in cpu32:
             continue
@@ -430,8 +479,11 @@ def _measure(example: Example, device: torch.device, with_device: bool) -> dict[
     return record
 
 
-def run(device: torch.device | str | None = None, examples: Iterable[Example] = EXAMPLES,
-        log: Callable[[str], None] | None = None) -> list[dict[str, object]]:
+def run(
+    device: torch.device | str | None = None,
+    examples: Iterable[Example] = EXAMPLES,
+    log: Callable[[str], None] | None = None,
+) -> list[dict[str, object]]:
     """Measure every example against ``device`` (default: ``default_device()``); one record each.
 
     >>> [r["example"] for r in run("cpu", EXAMPLES[:1])]
@@ -468,8 +520,12 @@ def environment(device: torch.device | str | None = None) -> dict[str, object]:
     """
     device = resolve_device(device)
     env: dict[str, object] = {
-        "attn_examples": __version__, "torch": torch.__version__, "python": platform.python_version(),
-        "machine": platform.machine(), "threads": torch.get_num_threads(), "device": str(device),
+        "attn_examples": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
         "gpu_available": gpu_available(),
         "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         "float32_matmul_precision": "highest",
@@ -504,13 +560,15 @@ def _heading(env: dict[str, object]) -> str:
     device = str(env["device"])
     made = f"Produced with torch {env['torch']} on {env['date']} (UTC)"
     if device == "cpu":
-        why = ("no GPU was available" if not env["gpu_available"]
-               else "the command ran with `--device cpu`")
-        return (f"{made} on a CPU ({env['machine']}): {why}, so the GPU columns say "
-                f"“{NOT_MEASURED}” and hold no numbers.")
+        why = "no GPU was available" if not env["gpu_available"] else "the command ran with `--device cpu`"
+        return (
+            f"{made} on a CPU ({env['machine']}): {why}, so the GPU columns say “{NOT_MEASURED}” and hold no numbers."
+        )
     detail = f"{env.get('gpu', device)}" + (f", CUDA {env['cuda']}" if env.get("cuda") else "")
-    return (f"{made}, comparing {device} ({detail}) with the CPU ({env['machine']}); "
-            "float32 matrix products at full precision (TF32 off).")
+    return (
+        f"{made}, comparing {device} ({detail}) with the CPU ({env['machine']}); "
+        "float32 matrix products at full precision (TF32 off)."
+    )
 
 
 def _cell(record: dict[str, object], part: str, column: str, env: dict[str, object]) -> str:
@@ -532,9 +590,12 @@ def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object])
     >>> "| not measured | not measured |" in table
     True
     """
-    lines = [_heading(env), "",
-             "| chapter | example | CPU f32 vs f64 | GPU f32 vs CPU f32 | GPU f64 vs CPU f64 | note |",
-             "|---|---|---:|---:|---:|---|"]
+    lines = [
+        _heading(env),
+        "",
+        "| chapter | example | CPU f32 vs f64 | GPU f32 vs CPU f32 | GPU f64 vs CPU f64 | note |",
+        "|---|---|---:|---:|---:|---|",
+    ]
     for record in records:
         title, link = CHAPTERS[str(record["chapter"])]
         for part in PARTS:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from attn_examples._checks import check_float_tensor, check_module_input, check_positive_int
+
 # --8<-- [end:imports]
 
 _SHAPES = {2: "(tokens, channels)", 3: "(batch, tokens, channels)"}
@@ -33,6 +34,8 @@ def running_average_loops(x: torch.Tensor) -> torch.Tensor:
     for t in range(x.shape[-2]):
         out[..., t, :] = x[..., : t + 1, :].mean(dim=-2)
     return out
+
+
 # --8<-- [end:loops]
 
 
@@ -62,6 +65,8 @@ def running_average_matmul(x: torch.Tensor) -> torch.Tensor:
     """
     check_float_tensor("x", x, shapes=_SHAPES)
     return averaging_matrix(x.shape[-2], x.device, x.dtype) @ x
+
+
 # --8<-- [end:matmul]
 
 
@@ -80,6 +85,8 @@ def running_average_softmax(x: torch.Tensor) -> torch.Tensor:
     future = torch.ones(tokens, tokens, device=x.device, dtype=torch.bool).triu(diagonal=1)
     weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
     return weights @ x
+
+
 # --8<-- [end:softmax]
 
 
@@ -118,4 +125,6 @@ class DataDependentHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.weights(x) @ self.W_value(x)
+
+
 # --8<-- [end:head]

@@ -15,6 +15,7 @@ import torch
 
 from attn_examples._checks import check_float_tensor, check_positive_int, check_same_device_and_dtype
 from attn_examples.causal import causal_mask
+
 # --8<-- [end:imports]
 
 _X_SHAPES = {2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"}
@@ -62,6 +63,8 @@ def attention_forward(
         s = s.masked_fill(~causal_mask(x.shape[-2], x.device), float("-inf"))
     a = torch.softmax(s, dim=-1)
     return Forward(x, w_q, w_k, w_v, q, k, v, s, a, a @ v)
+
+
 # --8<-- [end:forward]
 
 
@@ -90,6 +93,8 @@ def softmax_backward(a: torch.Tensor, da: torch.Tensor) -> torch.Tensor:
     if a.shape != da.shape:
         raise ValueError(f"a and da must have the same shape, got {tuple(a.shape)} and {tuple(da.shape)}")
     return a * (da - (da * a).sum(dim=-1, keepdim=True))
+
+
 # --8<-- [end:softmax_backward]
 
 
@@ -126,16 +131,25 @@ def attention_backward(fwd: Forward, dz: torch.Tensor) -> Gradients:
         raise ValueError(f"dz must have the shape of the output Z, {tuple(fwd.z.shape)}, got {tuple(dz.shape)}")
     check_same_device_and_dtype(z=fwd.z, dz=dz)
     scale = 1 / math.sqrt(fwd.k.shape[-1])
-    da = dz @ fwd.v.transpose(-2, -1)            # Z = A V
+    da = dz @ fwd.v.transpose(-2, -1)  # Z = A V
     dv = fwd.a.transpose(-2, -1) @ dz
-    ds = softmax_backward(fwd.a, da)             # A = softmax(S); masked entries have a = 0, so ds = 0
-    dq = ds @ fwd.k * scale                      # S = Q Kᵀ / √d_k
+    ds = softmax_backward(fwd.a, da)  # A = softmax(S); masked entries have a = 0, so ds = 0
+    dq = ds @ fwd.k * scale  # S = Q Kᵀ / √d_k
     dk = ds.transpose(-2, -1) @ fwd.q * scale
     dx = dq @ fwd.w_q.T + dk @ fwd.w_k.T + dv @ fwd.w_v.T  # X feeds Q, K and V: the three paths add up
     return Gradients(
-        x=dx, w_q=_weight_grad(fwd.x, dq), w_k=_weight_grad(fwd.x, dk), w_v=_weight_grad(fwd.x, dv),
-        q=dq, k=dk, v=dv, s=ds, a=da,
+        x=dx,
+        w_q=_weight_grad(fwd.x, dq),
+        w_k=_weight_grad(fwd.x, dk),
+        w_v=_weight_grad(fwd.x, dv),
+        q=dq,
+        k=dk,
+        v=dv,
+        s=ds,
+        a=da,
     )
+
+
 # --8<-- [end:backward]
 
 
@@ -158,7 +172,9 @@ def bce_loss_and_grad(
         raise ValueError(f"w_out must have shape (d_v, 1) = ({z.shape[-1]}, 1), got {tuple(w_out.shape)}")
     logits = z @ w_out
     if target.shape != logits.shape:
-        raise ValueError(f"target must have shape {tuple(logits.shape)} (one 0/1 label per token), got {tuple(target.shape)}")
+        raise ValueError(
+            f"target must have shape {tuple(logits.shape)} (one 0/1 label per token), got {tuple(target.shape)}"
+        )
     if not ((target == 0) | (target == 1)).all():
         raise ValueError("target must hold only 0 and 1")
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
@@ -174,6 +190,8 @@ def sum_loss_and_grad(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             [1., 1.]]))
     """
     return z.sum(), torch.ones_like(z)
+
+
 # --8<-- [end:losses]
 
 
@@ -197,6 +215,8 @@ class ManualAttention(torch.autograd.Function):
     def backward(ctx, dz):  # type: ignore[override]
         grads = attention_backward(ctx.fwd, dz)
         return grads.x, grads.w_q, grads.w_k, grads.w_v, None
+
+
 # --8<-- [end:function]
 
 
@@ -247,13 +267,13 @@ def init_weight(weight: torch.Tensor, scheme: str, generator: torch.Generator | 
             bound = math.sqrt(3) * std  # U(−b, b) has std b/√3
             return weight.uniform_(-bound, bound, generator=generator)
         return weight.normal_(0.0, std, generator=generator)
+
+
 # --8<-- [end:init]
 
 
 # --8<-- [start:score_statistics]
-def score_statistics(
-    scheme: str, d: int, tokens: int = 16, samples: int = 64, seed: int = 0
-) -> dict[str, float]:
+def score_statistics(scheme: str, d: int, tokens: int = 16, samples: int = 64, seed: int = 0) -> dict[str, float]:
     """Variance of the scaled scores and mean softmax entropy of a head initialised with ``scheme``.
 
     Embeddings have independent standard normal entries and size ``d``; the
@@ -271,4 +291,6 @@ def score_statistics(
     fwd = attention_forward(x, w_q, w_k, w_k)
     entropy = -(fwd.a * fwd.a.clamp_min(1e-300).log()).sum(dim=-1)
     return {"score_variance": fwd.s.var().item(), "entropy": entropy.mean().item()}
+
+
 # --8<-- [end:score_statistics]

@@ -32,6 +32,7 @@ from attn_examples.causal import causal_mask
 from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
 from attn_examples.self_attention import scaled_dot_product_attention
+
 # --8<-- [end:imports]
 
 MODES = ("forward", "forward+backward")
@@ -96,12 +97,14 @@ def _sdpa(backend: str | None) -> Callable[..., Callable[..., torch.Tensor]]:
 
             with sdpa_kernel(getattr(SDPBackend, backend)):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
         return run
+
     return make
 
 
 def _kernel(fn: Callable[..., torch.Tensor]) -> Callable[..., Callable[..., torch.Tensor]]:
-    return lambda causal: (lambda q, k, v: fn(q, k, v, causal))
+    return lambda causal: lambda q, k, v: fn(q, k, v, causal)
 
 
 def _triton(causal: bool) -> Callable[..., torch.Tensor]:
@@ -112,6 +115,7 @@ def _triton(causal: bool) -> Callable[..., torch.Tensor]:
 
 def _module(build: Callable[[int, int, int, bool], torch.nn.Module], torch_mha: bool = False):
     """A module implementation: ``make(causal, d_model, heads, tokens, device, dtype)`` builds it, seeded."""
+
     def make(causal: bool, d_model: int, heads: int, tokens: int, device: torch.device, dtype: torch.dtype):
         torch.manual_seed(0)
         module = build(d_model, heads, tokens, causal).to(device=device, dtype=dtype)
@@ -121,6 +125,7 @@ def _module(build: Callable[[int, int, int, bool], torch.nn.Module], torch_mha: 
         theirs = to_torch_multihead(ours)
         mask = causal_mask(tokens, device).logical_not() if causal else None
         return ours, lambda x: theirs(x, x, x, attn_mask=mask, is_causal=causal, need_weights=False)[0]
+
     return make
 
 
@@ -137,14 +142,23 @@ IMPLEMENTATIONS = [
     Implementation("SDPA math", "kernel", _sdpa("MATH"), devices=("cuda",)),
     # on a CPU the Triton kernels run in the interpreter: tested (tests/test_triton_flash.py), not timed
     Implementation("Triton", "kernel", _triton, devices=("cuda",)),
-    Implementation("wrapper (per-head loop)", "module", _module(
-        lambda d, h, t, c: MultiHeadAttentionWrapper(d, d // h, t, h)), causal_only=True),
-    Implementation("split heads", "module", _module(
-        lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, fused=False))),
-    Implementation("split heads + SDPA", "module", _module(
-        lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, fused=True))),
-    Implementation("nn.MultiheadAttention", "module", _module(
-        lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, qkv_bias=True), torch_mha=True)),
+    Implementation(
+        "wrapper (per-head loop)",
+        "module",
+        _module(lambda d, h, t, c: MultiHeadAttentionWrapper(d, d // h, t, h)),
+        causal_only=True,
+    ),
+    Implementation(
+        "split heads", "module", _module(lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, fused=False))
+    ),
+    Implementation(
+        "split heads + SDPA", "module", _module(lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, fused=True))
+    ),
+    Implementation(
+        "nn.MultiheadAttention",
+        "module",
+        _module(lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, qkv_bias=True), torch_mha=True),
+    ),
 ]
 # --8<-- [end:implementations]
 
@@ -179,7 +193,9 @@ class PeakMemory(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        inputs = {t.untyped_storage().data_ptr() for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)}
+        inputs = {
+            t.untyped_storage().data_ptr() for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)
+        }
         for t in tree_flatten(out)[0]:
             if not isinstance(t, torch.Tensor) or t.device.type == "meta":
                 continue
@@ -210,8 +226,9 @@ def peak_extra_memory(run: Callable[[], object], device: torch.device) -> int:
     return mem.peak
 
 
-def median_seconds(runs: dict[str, Callable[[], object]], repeats: int, warmup: int,
-                   device: torch.device) -> dict[str, float]:
+def median_seconds(
+    runs: dict[str, Callable[[], object]], repeats: int, warmup: int, device: torch.device
+) -> dict[str, float]:
     """Median wall time of each run, the runs interleaved; CUDA events on a GPU."""
     for _ in range(warmup):
         for run in runs.values():
@@ -241,6 +258,8 @@ def attention_flops(batch: int, heads: int, tokens: int, head_dim: int, causal: 
     """
     forward = 4 * batch * heads * tokens**2 * head_dim / (2 if causal else 1)
     return forward * (3.5 if mode == "forward+backward" else 1.0)
+
+
 # --8<-- [end:measure]
 
 
@@ -274,16 +293,22 @@ class Config:
             check_positive_int("tokens", t)
         unknown = set(self.modes) - set(MODES) or set(self.only) - {i.name for i in IMPLEMENTATIONS}
         if unknown:
-            raise ValueError(f"unknown mode or implementation {sorted(unknown)}; modes are {MODES}, "
-                             f"implementations {[i.name for i in IMPLEMENTATIONS]}")
+            raise ValueError(
+                f"unknown mode or implementation {sorted(unknown)}; modes are {MODES}, "
+                f"implementations {[i.name for i in IMPLEMENTATIONS]}"
+            )
 
 
 def environment(config: Config) -> dict[str, object]:
     """The machine and the versions the numbers come from."""
     env: dict[str, object] = {
-        "attn_examples": __version__, "torch": torch.__version__, "python": platform.python_version(),
-        "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(), "device": config.device,
+        "attn_examples": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "device": config.device,
     }
     if config.device == "cuda":
         env["gpu"] = torch.cuda.get_device_name()
@@ -316,15 +341,18 @@ def _inputs(config: Config, tokens: int, dtype: torch.dtype, device: torch.devic
 def _runner(call: Callable[..., torch.Tensor], args: list[torch.Tensor], grad: torch.Tensor, mode: str):
     """A no-argument function doing one forward (and backward) pass; returns output and input grads."""
     if mode == "forward":
+
         def forward() -> list[torch.Tensor]:
             with torch.no_grad():
                 return [call(*args)]
+
         return forward
     leaves = [a.detach().requires_grad_() for a in args]
 
     def forward_backward() -> list[torch.Tensor]:
         out = call(*leaves)
         return [out.detach(), *torch.autograd.grad(out, leaves, grad)]
+
     return forward_backward
 
 
@@ -343,9 +371,14 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
         for causal in config.causal:
             for tokens in config.tokens:
                 q, k, v, d_out, x, dx = _inputs(config, tokens, dtype, device)
-                chosen = [i for i in IMPLEMENTATIONS if device.type in i.devices
-                          and (i.max_tokens is None or tokens <= i.max_tokens)
-                          and (causal or not i.causal_only) and (not config.only or i.name in config.only)]
+                chosen = [
+                    i
+                    for i in IMPLEMENTATIONS
+                    if device.type in i.devices
+                    and (i.max_tokens is None or tokens <= i.max_tokens)
+                    and (causal or not i.causal_only)
+                    and (not config.only or i.name in config.only)
+                ]
                 runs, references, modules = {}, {}, {}
                 for impl in chosen:
                     if impl.kind == "kernel":
@@ -355,8 +388,12 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
                         modules[impl.name] = reference_module
                         runs[impl.name] = _runner(call, [x], dx, mode)
                 # exact answers, in float64 on the CPU: one for the kernels, one per module
-                exact = _runner(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
-                                [t.double().cpu() for t in (q, k, v)], d_out.double().cpu(), mode)()
+                exact = _runner(
+                    lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
+                    [t.double().cpu() for t in (q, k, v)],
+                    d_out.double().cpu(),
+                    mode,
+                )()
                 for name, module in modules.items():
                     exact64 = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
                     references[name] = _runner(exact64, [x.double().cpu()], dx.double().cpu(), mode)()
@@ -366,18 +403,29 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
                 flops = attention_flops(config.batch, config.heads, tokens, config.head_dim, causal, mode)
                 for impl in chosen:
                     record = {
-                        "implementation": impl.name, "kind": impl.kind, "mode": mode, "causal": causal,
-                        "tokens": tokens, "batch": config.batch, "heads": config.heads, "head_dim": config.head_dim,
-                        "dtype": config.dtype, "device": config.device, "median_ms": seconds[impl.name] * 1e3,
-                        "peak_extra_mib": memory[impl.name] / 2**20, "max_abs_error": errors[impl.name],
+                        "implementation": impl.name,
+                        "kind": impl.kind,
+                        "mode": mode,
+                        "causal": causal,
+                        "tokens": tokens,
+                        "batch": config.batch,
+                        "heads": config.heads,
+                        "head_dim": config.head_dim,
+                        "dtype": config.dtype,
+                        "device": config.device,
+                        "median_ms": seconds[impl.name] * 1e3,
+                        "peak_extra_mib": memory[impl.name] / 2**20,
+                        "max_abs_error": errors[impl.name],
                         # TFLOP/s of the attention itself; a module's time also holds its projections
                         "tflops": flops / seconds[impl.name] / 1e12 if impl.kind == "kernel" else None,
                         "sdpa_backend": _sdpa_choice(q, causal) if impl.name == "SDPA" else None,
                     }
                     records.append(record)
-                    log(f"{mode:16s} causal={causal!s:5s} T={tokens:5d} {impl.name:24s} "
+                    log(
+                        f"{mode:16s} causal={causal!s:5s} T={tokens:5d} {impl.name:24s} "
                         f"{record['median_ms']:10.2f} ms {record['peak_extra_mib']:9.1f} MiB "
-                        f"err {record['max_abs_error']:.1e}")
+                        f"err {record['max_abs_error']:.1e}"
+                    )
     return records
 
 
@@ -385,16 +433,22 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
 def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object]) -> str:
     """One table per (mode, causal): median time per T, and its ratio to SDPA (or nn.MultiheadAttention)."""
     records = list(records)
-    lines = [f"Measured with torch {env['torch']} on {env.get('gpu') or env['processor']} "
-             f"({env['device']}, {env['threads']} threads), {records[0]['dtype'] if records else ''}."]
+    lines = [
+        f"Measured with torch {env['torch']} on {env.get('gpu') or env['processor']} "
+        f"({env['device']}, {env['threads']} threads), {records[0]['dtype'] if records else ''}."
+    ]
     groups = sorted({(r["mode"], r["causal"]) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
     for mode, causal in groups:
         rows = [r for r in records if r["mode"] == mode and r["causal"] == causal]
         tokens = sorted({r["tokens"] for r in rows})
-        lines += ["", f"**{mode}, {'causal' if causal else 'not causal'}**: median ms (× the baseline of its kind), "
-                  "peak extra MiB and max |error| at the largest T", "",
-                  "| implementation | " + " | ".join(f"T={t}" for t in tokens) + " | MiB | error |",
-                  "|---|" + "---:|" * (len(tokens) + 2)]
+        lines += [
+            "",
+            f"**{mode}, {'causal' if causal else 'not causal'}**: median ms (× the baseline of its kind), "
+            "peak extra MiB and max |error| at the largest T",
+            "",
+            "| implementation | " + " | ".join(f"T={t}" for t in tokens) + " | MiB | error |",
+            "|---|" + "---:|" * (len(tokens) + 2),
+        ]
         names = [i.name for i in IMPLEMENTATIONS if any(r["implementation"] == i.name for r in rows)]
         for name in names:
             cells, last = [], None
@@ -408,8 +462,9 @@ def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object])
                 base = [b for b in rows if b["implementation"] == base_name and b["tokens"] == t]
                 ratio = f" (×{r['median_ms'] / base[0]['median_ms']:.2f})" if base and name != base_name else ""
                 cells.append(f"{r['median_ms']:.1f}{ratio}")
-            lines.append(f"| {name} | " + " | ".join(cells)
-                         + f" | {last['peak_extra_mib']:.1f} | {last['max_abs_error']:.1e} |")
+            lines.append(
+                f"| {name} | " + " | ".join(cells) + f" | {last['peak_extra_mib']:.1f} | {last['max_abs_error']:.1e} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -426,28 +481,42 @@ def targets_table(records: Iterable[dict[str, object]], min_tokens: int = 512) -
     its throughput) and Triton's share of the H100's dense bf16 peak.
     """
     records = list(records)
-    lines = ["| mode | causal | T | fastest plain PyTorch | × SDPA (target) | flash.py MiB ÷ SDPA MiB (≤ 2) "
-             "| Triton ÷ fastest SDPA throughput (≥ 0.8) | Triton TFLOP/s (share of 989) |",
-             "|---|---|---:|---|---:|---:|---:|---:|"]
-    keys = sorted({(r["mode"], r["causal"], r["tokens"]) for r in records if r["tokens"] >= min_tokens},
-                  key=lambda key: (MODES.index(key[0]), key[1], key[2]))
+    lines = [
+        "| mode | causal | T | fastest plain PyTorch | × SDPA (target) | flash.py MiB ÷ SDPA MiB (≤ 2) "
+        "| Triton ÷ fastest SDPA throughput (≥ 0.8) | Triton TFLOP/s (share of 989) |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    keys = sorted(
+        {(r["mode"], r["causal"], r["tokens"]) for r in records if r["tokens"] >= min_tokens},
+        key=lambda key: (MODES.index(key[0]), key[1], key[2]),
+    )
     for mode, causal, tokens in keys:
-        rows = {r["implementation"]: r for r in records
-                if (r["mode"], r["causal"], r["tokens"]) == (mode, causal, tokens)}
+        rows = {
+            r["implementation"]: r for r in records if (r["mode"], r["causal"], r["tokens"]) == (mode, causal, tokens)
+        }
         if "SDPA" not in rows:
             continue
         sdpa = rows["SDPA"]
         plain = min((rows[n] for n in PLAIN_PYTORCH if n in rows), key=lambda r: r["median_ms"], default=None)
         limit = 2.0 if causal else 1.3
-        best = (f"{plain['implementation']} | {plain['median_ms'] / sdpa['median_ms']:.2f} (≤ {limit})"
-                if plain else "— | —")
-        memory = (f"{rows['flash.py']['peak_extra_mib'] / sdpa['peak_extra_mib']:.2f}"
-                  if "flash.py" in rows and sdpa["peak_extra_mib"] > 0 else "—")
+        best = (
+            f"{plain['implementation']} | {plain['median_ms'] / sdpa['median_ms']:.2f} (≤ {limit})"
+            if plain
+            else "— | —"
+        )
+        memory = (
+            f"{rows['flash.py']['peak_extra_mib'] / sdpa['peak_extra_mib']:.2f}"
+            if "flash.py" in rows and sdpa["peak_extra_mib"] > 0
+            else "—"
+        )
         sdpa_times = [r["median_ms"] for n, r in rows.items() if n.startswith("SDPA")]
         triton = rows.get("Triton")
         versus = f"{min(sdpa_times) / triton['median_ms']:.2f}" if triton else "not measured"
-        share = (f"{triton['tflops']:.0f} ({triton['tflops'] / H100_BF16_DENSE_TFLOPS:.0%})"
-                 if triton and triton["tflops"] else "not measured")
+        share = (
+            f"{triton['tflops']:.0f} ({triton['tflops'] / H100_BF16_DENSE_TFLOPS:.0%})"
+            if triton and triton["tflops"]
+            else "not measured"
+        )
         lines.append(f"| {mode} | {'yes' if causal else 'no'} | {tokens} | {best} | {memory} | {versus} | {share} |")
     return "\n".join(lines) + "\n"
 
@@ -464,11 +533,23 @@ def plot(records: Iterable[dict[str, object]], path: Path) -> None:
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4.2), squeeze=False, sharey=True)
     for ax, (mode, causal) in zip(axes[0], groups):
         for impl in IMPLEMENTATIONS:
-            rows = sorted((r for r in records if r["implementation"] == impl.name and r["mode"] == mode
-                           and r["causal"] == causal), key=lambda r: r["tokens"])
+            rows = sorted(
+                (
+                    r
+                    for r in records
+                    if r["implementation"] == impl.name and r["mode"] == mode and r["causal"] == causal
+                ),
+                key=lambda r: r["tokens"],
+            )
             if rows:
-                ax.plot([r["tokens"] for r in rows], [r["median_ms"] for r in rows], marker="o", markersize=3,
-                        linestyle="-" if impl.kind == "kernel" else "--", label=impl.name)
+                ax.plot(
+                    [r["tokens"] for r in rows],
+                    [r["median_ms"] for r in rows],
+                    marker="o",
+                    markersize=3,
+                    linestyle="-" if impl.kind == "kernel" else "--",
+                    label=impl.name,
+                )
         ax.set(xscale="log", yscale="log", xlabel="T (tokens)", title=f"{mode}, {'causal' if causal else 'full'}")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("median time (ms)")
@@ -476,11 +557,14 @@ def plot(records: Iterable[dict[str, object]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, metadata={"Date": None})
     plt.close(fig)
+
+
 # --8<-- [end:report]
 
 
-def write_results(records: list[dict[str, object]], env: dict[str, object], out_dir: Path,
-                  with_plot: bool = True) -> list[Path]:
+def write_results(
+    records: list[dict[str, object]], env: dict[str, object], out_dir: Path, with_plot: bool = True
+) -> list[Path]:
     """Write ``results.jsonl`` (environment first), ``results.md``, ``targets.md`` and ``time.svg``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     jsonl = out_dir / "results.jsonl"
@@ -510,8 +594,16 @@ def read_results(path: Path) -> tuple[dict[str, object], list[dict[str, object]]
 def config_from_args(args: object) -> Config:
     """Build a ``Config`` from the CLI's parsed arguments."""
     return Config(
-        device=args.device, dtype=args.dtype, batch=args.batch, heads=args.heads, head_dim=args.head_dim,
-        tokens=tuple(args.tokens), modes=tuple(args.modes),
+        device=args.device,
+        dtype=args.dtype,
+        batch=args.batch,
+        heads=args.heads,
+        head_dim=args.head_dim,
+        tokens=tuple(args.tokens),
+        modes=tuple(args.modes),
         causal={"both": (False, True), "yes": (True,), "no": (False,)}[args.causal],
-        repeats=args.repeats, warmup=args.warmup, threads=args.threads, only=tuple(args.only or ()),
+        repeats=args.repeats,
+        warmup=args.warmup,
+        threads=args.threads,
+        only=tuple(args.only or ()),
     )

@@ -20,6 +20,7 @@ from attn_examples._checks import (
     check_positive_int,
     check_probability,
 )
+
 # --8<-- [end:imports]
 
 
@@ -37,8 +38,11 @@ def causal_mask(tokens: int, device: torch.device | str | None = None) -> torch.
 
 
 def _check_square_scores(scores: torch.Tensor) -> None:
-    check_float_tensor("scores", scores, shapes={2: "(tokens, tokens)", 3: "(batch, tokens, tokens)",
-                                                 4: "(batch, heads, tokens, tokens)"})
+    check_float_tensor(
+        "scores",
+        scores,
+        shapes={2: "(tokens, tokens)", 3: "(batch, tokens, tokens)", 4: "(batch, heads, tokens, tokens)"},
+    )
     if scores.shape[-1] != scores.shape[-2]:
         raise ValueError(f"causal masking needs square scores (tokens, tokens), got {tuple(scores.shape)}")
 
@@ -68,6 +72,8 @@ def causal_weights_masked(scores: torch.Tensor) -> torch.Tensor:
     _check_square_scores(scores)
     future = ~causal_mask(scores.shape[-1], scores.device)
     return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+
+
 # --8<-- [end:masks]
 
 
@@ -110,4 +116,6 @@ class CausalAttention(nn.Module):
         scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
         weights = self.dropout(torch.softmax(scores, dim=-1))
         return weights @ values
+
+
 # --8<-- [end:module]

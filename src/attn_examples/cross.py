@@ -13,6 +13,7 @@ from torch import nn
 
 from attn_examples._checks import check_module_input, check_positive_int
 from attn_examples.self_attention import scaled_dot_product_attention
+
 # --8<-- [end:imports]
 
 
@@ -55,4 +56,6 @@ class CrossAttention(nn.Module):
         keys = self.W_key(x_2)  # keys and values from x_2
         values = self.W_value(x_2)
         return scaled_dot_product_attention(queries, keys, values)
+
+
 # --8<-- [end:module]

@@ -47,9 +47,7 @@ def default_device() -> torch.device:
     forced = os.environ.get(DEVICE_ENV, "").strip().lower()
     if forced:
         if forced not in KNOWN_DEVICES:
-            raise ValueError(
-                f"{DEVICE_ENV} must be one of {', '.join(KNOWN_DEVICES)}; got {forced!r}"
-            )
+            raise ValueError(f"{DEVICE_ENV} must be one of {', '.join(KNOWN_DEVICES)}; got {forced!r}")
         if not device_available(forced):
             raise RuntimeError(f"{DEVICE_ENV}={forced} but PyTorch cannot use {forced} here")
         return torch.device(forced)
@@ -57,6 +55,8 @@ def default_device() -> torch.device:
         if device_available(name):
             return torch.device(name)
     return torch.device("cpu")
+
+
 # --8<-- [end:default_device]
 
 
@@ -78,4 +78,6 @@ def rounded(x: torch.Tensor, decimals: int = 4) -> torch.Tensor:
     out = x.detach().to(device="cpu", dtype=torch.float32)
     # round(-0.00001) prints as -0.0000; adding 0.0 turns negative zeros into zeros
     return torch.round(out, decimals=decimals) + 0.0
+
+
 # --8<-- [end:rounded]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
+
 # --8<-- [end:imports]
 
 
@@ -47,12 +48,14 @@ def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor,
     running_sum = torch.zeros((), dtype=scores.dtype, device=scores.device)
     steps = []
     for start in range(0, scores.numel(), block_size):
-        block = scores[start:start + block_size]
+        block = scores[start : start + block_size]
         m_new = torch.maximum(m, block.max())
         running_sum = running_sum * torch.exp(m - m_new) + torch.exp(block - m_new).sum()
         m = m_new
         steps.append(OnlineSoftmaxStep(tuple(block.tolist()), m.item(), running_sum.item()))
     return torch.exp(scores - m) / running_sum, steps
+
+
 # --8<-- [end:online_softmax]
 
 
@@ -94,13 +97,23 @@ def _flash_forward(
         out[..., q0:q1, :] = (acc / row_sum[..., None]).to(q.dtype)
         lse[..., q0:q1] = m + torch.log(row_sum)
     return out, lse
+
+
 # --8<-- [end:forward]
 
 
 # --8<-- [start:backward]
 def _flash_backward(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor, d_out: torch.Tensor,
-    causal: bool, scale: float, block_q: int, block_k: int,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    out: torch.Tensor,
+    lse: torch.Tensor,
+    d_out: torch.Tensor,
+    causal: bool,
+    scale: float,
+    block_q: int,
+    block_k: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Gradients of q, k and v, recomputing each tile's weights from the saved log-sum-exp."""
     acc_dtype = lse.dtype
@@ -126,6 +139,8 @@ def _flash_backward(
             dq[..., q0:q1, :] += ds @ k_[..., k0:k1, :]
             dk[..., k0:k1, :] += ds.transpose(-2, -1) @ q_[..., q0:q1, :]
     return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype)
+
+
 # --8<-- [end:backward]
 
 
@@ -174,6 +189,8 @@ def flash_attention(
     check_positive_int("block_k", block_k)
     check_bool("causal", causal)
     return _FlashAttention.apply(q, k, v, causal, scale, block_q, block_k)
+
+
 # --8<-- [end:flash_attention]
 
 
@@ -222,4 +239,6 @@ def chunked_attention(
             chunks.append(torch.softmax(s, dim=-1) @ v_h[:k_stop])
         heads.append(torch.cat(chunks))
     return torch.stack(heads).reshape(*q.shape[:-1], v.shape[-1])
+
+
 # --8<-- [end:chunked]

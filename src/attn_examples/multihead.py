@@ -17,6 +17,7 @@ from torch import nn
 
 from attn_examples._checks import check_module_input, check_positive_int, check_probability
 from attn_examples.causal import CausalAttention, causal_mask
+
 # --8<-- [end:imports]
 
 
@@ -51,6 +52,8 @@ class MultiHeadAttentionWrapper(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([head(x) for head in self.heads], dim=-1)
+
+
 # --8<-- [end:wrapper]
 
 
@@ -83,8 +86,12 @@ class MultiHeadAttention(nn.Module):
         fused: bool = True,
     ) -> None:
         super().__init__()
-        for name, value in (("d_in", d_in), ("d_out", d_out), ("context_length", context_length),
-                            ("num_heads", num_heads)):
+        for name, value in (
+            ("d_in", d_in),
+            ("d_out", d_out),
+            ("context_length", context_length),
+            ("num_heads", num_heads),
+        ):
             check_positive_int(name, value)
         if d_out % num_heads != 0:
             raise ValueError(f"d_out must be divisible by num_heads, got d_out={d_out} and num_heads={num_heads}")
@@ -123,6 +130,8 @@ class MultiHeadAttention(nn.Module):
         # (batch, heads, tokens, head_dim) -> (batch, tokens, d_out): heads side by side
         context = context.transpose(1, 2).reshape(batch, tokens, self.d_out)
         return self.out_proj(context)
+
+
 # --8<-- [end:split_heads]
 
 
@@ -148,8 +157,13 @@ def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
         raise ValueError(f"nn.MultiheadAttention needs d_in == d_out, got d_in={mha.d_in} and d_out={mha.d_out}")
     weight = mha.W_query.weight
     torch_mha = nn.MultiheadAttention(
-        mha.d_out, mha.num_heads, dropout=mha.dropout_p, bias=True, batch_first=True,
-        device=weight.device, dtype=weight.dtype,
+        mha.d_out,
+        mha.num_heads,
+        dropout=mha.dropout_p,
+        bias=True,
+        batch_first=True,
+        device=weight.device,
+        dtype=weight.dtype,
     )
     projections = (mha.W_query, mha.W_key, mha.W_value)
     with torch.no_grad():
@@ -159,4 +173,6 @@ def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
         torch_mha.out_proj.weight.copy_(mha.out_proj.weight)
         torch_mha.out_proj.bias.copy_(mha.out_proj.bias)
     return torch_mha
+
+
 # --8<-- [end:to_torch]

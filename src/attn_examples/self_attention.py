@@ -20,13 +20,12 @@ from attn_examples._checks import (
     check_probability,
     check_same_device_and_dtype,
 )
+
 # --8<-- [end:imports]
 
 
 # --8<-- [start:functional]
-def attention_weights(
-    q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None
-) -> torch.Tensor:
+def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Softmax of the scaled scores ``q kᵀ / √d_k``; ``mask`` is True where a query may look.
 
     ``q`` has shape ``(..., tokens_q, d_k)`` and ``k`` ``(..., tokens_k, d_k)``;
@@ -37,8 +36,9 @@ def attention_weights(
     >>> attention_weights(q, k)
     tensor([[0.6698, 0.3302]])
     """
-    check_float_tensor("q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)",
-                                       4: "(batch, heads, tokens_q, d_k)"})
+    check_float_tensor(
+        "q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)", 4: "(batch, heads, tokens_q, d_k)"}
+    )
     check_float_tensor("k", k, shapes={q.dim(): "with the same rank as q"})
     check_same_device_and_dtype(q=q, k=k)
     if q.shape[-1] != k.shape[-1]:
@@ -80,6 +80,8 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = torch.nn.functional.dropout(weights, p=dropout_p)
     return weights @ v
+
+
 # --8<-- [end:functional]
 
 
@@ -115,6 +117,8 @@ class SelfAttentionV1(nn.Module):
         scores = queries @ keys.transpose(-2, -1)
         weights = torch.softmax(scores / math.sqrt(keys.shape[-1]), dim=-1)
         return weights @ values
+
+
 # --8<-- [end:v1]
 
 
@@ -148,6 +152,8 @@ class SelfAttentionV2(nn.Module):
         keys = self.W_key(x)
         values = self.W_value(x)
         return scaled_dot_product_attention(queries, keys, values)
+
+
 # --8<-- [end:v2]
 
 
@@ -172,6 +178,8 @@ def v1_from_v2(v2: SelfAttentionV2) -> SelfAttentionV1:
         for name in ("W_query", "W_key", "W_value"):
             getattr(v1, name).copy_(getattr(v2, name).weight.T)
     return v1
+
+
 # --8<-- [end:transfer]
 
 
@@ -196,6 +204,8 @@ def embed_sentence(sentence: str = SENTENCE, d: int = 3, seed: int = 123) -> tor
     torch.manual_seed(seed)
     embedding = nn.Embedding(len(vocabulary), d)
     return embedding(ids).detach()
+
+
 # --8<-- [end:life_is_short]
 
 
@@ -223,4 +233,6 @@ def scaling_statistics(d_k: int, tokens: int = 8, samples: int = 2000, seed: int
         "max_weight": torch.softmax(scores, dim=-1).amax(dim=-1).mean().item(),
         "max_weight_scaled": torch.softmax(scaled, dim=-1).amax(dim=-1).mean().item(),
     }
+
+
 # --8<-- [end:why_scale]

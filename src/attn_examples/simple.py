@@ -20,15 +20,14 @@ from attn_examples._checks import (
     check_last_dims_match,
     check_same_device_and_dtype,
 )
+
 # --8<-- [end:imports]
 
 # --8<-- [start:embeddings]
 TOKENS = ("Hello", "shiny", "sun!")
 
 
-def hello_shiny_sun(
-    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
-) -> torch.Tensor:
+def hello_shiny_sun(device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Return the 3-d embeddings of "Hello shiny sun!", one row per token.
 
     >>> hello_shiny_sun()
@@ -42,6 +41,8 @@ def hello_shiny_sun(
         [0.29, 0.54, 0.93],  # sun!
     ]
     return torch.tensor(rows, device=device, dtype=dtype)
+
+
 # --8<-- [end:embeddings]
 
 
@@ -75,8 +76,7 @@ def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
     >>> softmax(torch.tensor([1000.0, 1000.0]))
     tensor([0.5000, 0.5000])
     """
-    check_float_tensor("scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)",
-                                                 3: "(batch, tokens, tokens)"})
+    check_float_tensor("scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)", 3: "(batch, tokens, tokens)"})
     shifted = scores - scores.amax(dim=dim, keepdim=True)
     exponentials = shifted.exp()
     return exponentials / exponentials.sum(dim=dim, keepdim=True)
@@ -91,6 +91,8 @@ def context_vector(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """
     weights = softmax(attention_scores(query, inputs))
     return weights @ inputs
+
+
 # --8<-- [end:one_query]
 
 
@@ -114,6 +116,8 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
     weights = [e / total for e in exponentials]
     context = [sum(w * row[k] for w, row in zip(weights, rows)) for k in range(len(q))]
     return torch.tensor(context, dtype=inputs.dtype, device=inputs.device)
+
+
 # --8<-- [end:loops]
 
 
@@ -176,4 +180,6 @@ def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool 
     tensor([0.3938, 0.3783, 0.8434])
     """
     return attention_matrix(inputs, scaled=scaled, causal=causal) @ inputs
+
+
 # --8<-- [end:all_tokens]

@@ -24,6 +24,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     raise ImportError('attn_examples.triton_flash needs Triton: pip install "attn-examples[triton]"') from error
 
 from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
+
 # --8<-- [end:imports]
 
 HEAD_DIMS = (16, 32, 64, 128)
@@ -42,14 +43,33 @@ def interpreting() -> bool:
 # --8<-- [start:forward_kernel]
 @triton.jit
 def _forward_kernel(
-    Q, K, V, O, LSE,  # pointers; Q, K, V, O are (batch, heads, tokens, HEAD_DIM), LSE is (batch·heads, T_Q)
-    scale, heads, T_Q, T_K,
-    stride_qb, stride_qh, stride_qt,
-    stride_kb, stride_kh, stride_kt,
-    stride_vb, stride_vh, stride_vt,
-    stride_ob, stride_oh, stride_ot,
-    HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-    CAUSAL: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    Q,
+    K,
+    V,
+    O,
+    LSE,  # pointers; Q, K, V, O are (batch, heads, tokens, HEAD_DIM), LSE is (batch·heads, T_Q)
+    scale,
+    heads,
+    T_Q,
+    T_K,
+    stride_qb,
+    stride_qh,
+    stride_qt,
+    stride_kb,
+    stride_kh,
+    stride_kt,
+    stride_vb,
+    stride_vh,
+    stride_vt,
+    stride_ob,
+    stride_oh,
+    stride_ot,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):
     # 1. which tile: BLOCK_M queries of one (batch, head)
     start_m = tl.program_id(0) * BLOCK_M
@@ -58,7 +78,11 @@ def _forward_kernel(
     rows = start_m + tl.arange(0, BLOCK_M)
     dims = tl.arange(0, HEAD_DIM)
     cols0 = tl.arange(0, BLOCK_N)
-    q_base, k_base, v_base = Q + b * stride_qb + h * stride_qh, K + b * stride_kb + h * stride_kh, V + b * stride_vb + h * stride_vh
+    q_base, k_base, v_base = (
+        Q + b * stride_qb + h * stride_qh,
+        K + b * stride_kb + h * stride_kh,
+        V + b * stride_vb + h * stride_vh,
+    )
 
     # 2. load the query tile once; rows past T_Q (the ragged last tile) read zeros
     q = tl.load(q_base + rows[:, None] * stride_qt + dims[None, :], mask=rows[:, None] < T_Q, other=0.0)
@@ -95,9 +119,14 @@ def _forward_kernel(
 
     # 6. normalise, store the output and the log-sum-exp the backward pass needs
     acc = acc / l_i[:, None]
-    tl.store(O + b * stride_ob + h * stride_oh + rows[:, None] * stride_ot + dims[None, :],
-             acc.to(O.dtype.element_ty), mask=rows[:, None] < T_Q)
+    tl.store(
+        O + b * stride_ob + h * stride_oh + rows[:, None] * stride_ot + dims[None, :],
+        acc.to(O.dtype.element_ty),
+        mask=rows[:, None] < T_Q,
+    )
     tl.store(LSE + bh * T_Q + rows, m_i + tl.log(l_i), mask=rows < T_Q)
+
+
 # --8<-- [end:forward_kernel]
 
 
@@ -138,10 +167,23 @@ def _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM: tl.constexpr, UPCAST: tl.cons
 
 @triton.jit
 def _backward_dkdv_kernel(
-    Q, K, V, DO, LSE, DELTA, DK, DV,  # all (batch·heads, tokens, HEAD_DIM) contiguous, LSE/DELTA (batch·heads, T_Q)
-    scale, T_Q, T_K,
-    HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-    CAUSAL: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    Q,
+    K,
+    V,
+    DO,
+    LSE,
+    DELTA,
+    DK,
+    DV,  # all (batch·heads, tokens, HEAD_DIM) contiguous, LSE/DELTA (batch·heads, T_Q)
+    scale,
+    T_Q,
+    T_K,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):
     # one program owns BLOCK_N keys and sums their gradients over every query tile
     bh = tl.program_id(1)
@@ -170,10 +212,22 @@ def _backward_dkdv_kernel(
 
 @triton.jit
 def _backward_dq_kernel(
-    Q, K, V, DO, LSE, DELTA, DQ,
-    scale, T_Q, T_K,
-    HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-    CAUSAL: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    Q,
+    K,
+    V,
+    DO,
+    LSE,
+    DELTA,
+    DQ,
+    scale,
+    T_Q,
+    T_K,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):
     # one program owns BLOCK_M queries and sums dQ = dS K over the key tiles they see
     bh = tl.program_id(1)
@@ -192,8 +246,13 @@ def _backward_dq_kernel(
         dp = tl.dot(do, v_t, input_precision=PRECISION)
         ds = p * (dp - delta[:, None]) * scale
         dq += tl.dot(ds.to(k_t.dtype), tl.trans(k_t), input_precision=PRECISION)
-    tl.store(DQ + bh * T_Q * HEAD_DIM + rows[:, None] * HEAD_DIM + dims[None, :],
-             dq.to(DQ.dtype.element_ty), mask=rows[:, None] < T_Q)
+    tl.store(
+        DQ + bh * T_Q * HEAD_DIM + rows[:, None] * HEAD_DIM + dims[None, :],
+        dq.to(DQ.dtype.element_ty),
+        mask=rows[:, None] < T_Q,
+    )
+
+
 # --8<-- [end:backward_kernels]
 
 
@@ -227,9 +286,21 @@ def _forward(q, k, v, causal: bool, scale: float, block_m, block_n):
     lse = torch.empty(batch * heads, t_q, dtype=torch.float32, device=q.device)
     grid = (triton.cdiv(t_q, opts["BLOCK_M"]), batch * heads)
     _forward_kernel[grid](
-        q, k, v, out, lse, scale, heads, t_q, t_k,
-        *q.stride()[:3], *k.stride()[:3], *v.stride()[:3], *out.stride()[:3],
-        CAUSAL=causal, **opts,
+        q,
+        k,
+        v,
+        out,
+        lse,
+        scale,
+        heads,
+        t_q,
+        t_k,
+        *q.stride()[:3],
+        *k.stride()[:3],
+        *v.stride()[:3],
+        *out.stride()[:3],
+        CAUSAL=causal,
+        **opts,
     )
     return out, lse
 
@@ -243,9 +314,11 @@ def _backward(q, k, v, out, lse, d_out, causal: bool, scale: float, block_m, blo
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     bh = batch * heads
     _backward_dkdv_kernel[(triton.cdiv(t_k, opts["BLOCK_N"]), bh)](
-        q, k, v, d_out, lse, delta, dk, dv, scale, t_q, t_k, CAUSAL=causal, **opts)
+        q, k, v, d_out, lse, delta, dk, dv, scale, t_q, t_k, CAUSAL=causal, **opts
+    )
     _backward_dq_kernel[(triton.cdiv(t_q, opts["BLOCK_M"]), bh)](
-        q, k, v, d_out, lse, delta, dq, scale, t_q, t_k, CAUSAL=causal, **opts)
+        q, k, v, d_out, lse, delta, dq, scale, t_q, t_k, CAUSAL=causal, **opts
+    )
     return dq, dk, dv
 
 
@@ -307,6 +380,8 @@ def triton_flash_attention(
     scale = check_scale(scale, q.shape[-1])
     q, k, v = (t.contiguous() for t in (q, k, v))
     return _TritonFlashAttention.apply(q, k, v, causal, scale, block_m, block_n)
+
+
 # --8<-- [end:api]
 
 

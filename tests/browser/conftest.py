@@ -49,7 +49,11 @@ class _StaticHostHandler(http.server.SimpleHTTPRequestHandler):
         path = Path(self.translate_path(self.path))
         if self.path.split("?")[0].endswith("/"):
             path = path / "index.html"
-        if path.suffix not in self.COMPRESSED or not path.is_file() or "gzip" not in self.headers.get("Accept-Encoding", ""):
+        if (
+            path.suffix not in self.COMPRESSED
+            or not path.is_file()
+            or "gzip" not in self.headers.get("Accept-Encoding", "")
+        ):
             return super().send_head()
         body = gzip.compress(path.read_bytes(), compresslevel=6)
         self.send_response(200)

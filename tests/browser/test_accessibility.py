@@ -13,8 +13,16 @@ pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # one page of every kind: home, a chapter with math, code and figures, a notebook, the glossary, tables,
 # generated tables, an included generated table with links, the interactive explorer
-PAGE_TYPES = ["", "causal-attention", "notebooks/causal-attention", "glossary", "benchmarks", "translation-status",
-              "agreement", "explorer"]
+PAGE_TYPES = [
+    "",
+    "causal-attention",
+    "notebooks/causal-attention",
+    "glossary",
+    "benchmarks",
+    "translation-status",
+    "agreement",
+    "explorer",
+]
 # the pages whose colours the dark scheme changes most: highlighted code, figures, notebook outputs, the heatmap
 DARK_PAGE_TYPES = ["causal-attention", "notebooks/causal-attention", "explorer"]
 BLOCKING = ("serious", "critical")

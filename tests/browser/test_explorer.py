@@ -379,9 +379,15 @@ def test_pages_without_the_explorer_are_left_alone(page, base_url: str) -> None:
 
 # The translated UI strings of the page, and the placeholders each must keep.
 TEMPLATES = {
-    "data-text-token": [], "data-text-query": [], "data-text-masked": [], "data-msg-overflow": [],
-    "data-label-name": ["{n}"], "data-label-dimension": ["{n}"], "data-new-token": ["{n}"],
-    "data-label-value": ["{token}", "{dimension}"], "data-msg-invalid": ["{field}"],
+    "data-text-token": [],
+    "data-text-query": [],
+    "data-text-masked": [],
+    "data-msg-overflow": [],
+    "data-label-name": ["{n}"],
+    "data-label-dimension": ["{n}"],
+    "data-new-token": ["{n}"],
+    "data-label-value": ["{token}", "{dimension}"],
+    "data-msg-invalid": ["{field}"],
     "data-msg-summary": ["{token}", "{values}"],
 }
 

@@ -127,9 +127,7 @@ def test_internal_links_and_anchors_resolve(path: Path) -> None:
             continue
         resolved = urlsplit(urljoin(base, href))
         target = _target_file(resolved.path)
-        if not target.is_file():
-            broken.append(href)
-        elif resolved.fragment and target.suffix == ".html" and unquote(resolved.fragment) not in ids_in(target):
+        if not target.is_file() or (resolved.fragment and target.suffix == ".html" and unquote(resolved.fragment) not in ids_in(target)):
             broken.append(href)
     assert not broken, f"{base}: broken links {broken}"
 
@@ -183,6 +181,7 @@ def test_every_language_has_its_own_not_found_page(lang: str) -> None:
     assert page.html["lang"] == lang
     home = page.select_one("article a[href]")["href"]
     assert home.rstrip("/").endswith("" if lang == DEFAULT_LANGUAGE else f"/{lang}") and home.startswith("/")
-    titles = {soup(SITE / ("404.html" if other == DEFAULT_LANGUAGE else f"{other}/404.html")).h1.text
-              for other in LANGUAGES}
+    titles = {
+        soup(SITE / ("404.html" if other == DEFAULT_LANGUAGE else f"{other}/404.html")).h1.text for other in LANGUAGES
+    }
     assert len(titles) == len(LANGUAGES)  # each in its own words

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from attn_examples.figures import FIGURES, text_for
+from attn_site.figures import FIGURES, text_for
 from tests.site_checks.layout import LANGUAGES, NOTEBOOKS, ROOT, SITE, built_page
 
 _spec = importlib.util.spec_from_file_location("attention_figures", ROOT / "hooks" / "attention_figures.py")
@@ -36,7 +36,7 @@ def test_each_chapter_shows_its_figures_in_its_language(chapter: str, lang: str)
     figures = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find_all("figure")
     shown = [img for figure in figures for img in figure.find_all("img") if "/figures/" in img["src"]]
     expected = [f.name for f in FIGURES if f.name.startswith(chapter + "/")]
-    assert expected, f"{chapter} has no figure in attn_examples.figures"
+    assert expected, f"{chapter} has no figure in attn_site.figures"
     assert sorted({urlsplit(img["src"]).path.split("/figures/")[1].rsplit(".", 2)[0] for img in shown}) == expected
     for img in shown:
         scheme = urlsplit(img["src"]).fragment
@@ -50,13 +50,13 @@ def test_each_chapter_shows_its_figures_in_its_language(chapter: str, lang: str)
         assert text_for(name, lang)("title") in words, f"{svg} is not in {lang}"
 
 
-def test_the_cache_key_follows_src(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "src" / "attn_examples", tmp_path / "src" / "attn_examples",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+@pytest.mark.parametrize("edited", ["src/attn_examples/simple.py", "attn-site/src/attn_site/figures.yml"])
+def test_the_cache_key_follows_the_code_and_the_words(tmp_path: Path, edited: str) -> None:
+    for package in ("src/attn_examples", "attn-site/src/attn_site"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     before = hook._key(tmp_path)
     assert hook._key(tmp_path) == before
-    figures_text = tmp_path / "src" / "attn_examples" / "figures.yml"
-    figures_text.write_text(figures_text.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    (tmp_path / edited).write_text((tmp_path / edited).read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert hook._key(tmp_path) != before
 
 
@@ -71,9 +71,13 @@ def test_drawn_figures_are_reused_and_added_under_the_language_prefix(tmp_path: 
     monkeypatch.setattr(hook.subprocess, "Popen", lambda *a, **k: pytest.fail("drew again"))
     monkeypatch.setattr(hook, "build_order", lambda config: ["en", "it"])
     for lang, dest in (("en", "figures/chapter/w.light.svg"), ("it", "it/figures/chapter/w.light.svg")):
-        config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), theme={"language": lang},
-                                 site_dir=str(tmp_path / "site"), use_directory_urls=True,
-                                 plugins=SimpleNamespace(_current_plugin=None))
+        config = SimpleNamespace(
+            config_file_path=str(tmp_path / "mkdocs.yml"),
+            theme={"language": lang},
+            site_dir=str(tmp_path / "site"),
+            use_directory_urls=True,
+            plugins=SimpleNamespace(_current_plugin=None),
+        )
         files = hook.on_files([], config)
         assert [(f.src_uri, f.dest_uri) for f in files] == [("figures/chapter/w.light.svg", dest)]
 

@@ -16,9 +16,11 @@ hook = importlib.util.module_from_spec(_spec)
 sys.modules["glossary_tooltips"] = hook  # dataclasses look their module up there
 _spec.loader.exec_module(hook)
 
-TERMS = [hook.Term("attention-head", "attention head", "One of several attentions."),
-         hook.Term("attention", "attention", "A weighted average."),
-         hook.Term("token", "词元", "一个元素。")]
+TERMS = [
+    hook.Term("attention-head", "attention head", "One of several attentions."),
+    hook.Term("attention", "attention", "A weighted average."),
+    hook.Term("token", "词元", "一个元素。"),
+]
 
 
 def _links(html: str) -> list[tuple[str, str, str]]:
@@ -26,8 +28,10 @@ def _links(html: str) -> list[tuple[str, str, str]]:
 
 
 def test_first_use_in_running_text_is_linked_and_nothing_else() -> None:
-    html = ('<h2>Attention</h2><p><code>attention</code> <a href="x">attention</a> <span class="arithmatex">attention</span>'
-            " attentional attention-like Attention, attention</p><li>each attention head and 词元</li>")
+    html = (
+        '<h2>Attention</h2><p><code>attention</code> <a href="x">attention</a> <span class="arithmatex">attention</span>'
+        " attentional attention-like Attention, attention</p><li>each attention head and 词元</li>"
+    )
     assert _links(hook.link_terms(html, TERMS, "../glossary/")) == [
         ("../glossary/#attention", "A weighted average.", "Attention"),
         ("../glossary/#attention-head", "One of several attentions.", "attention head"),
@@ -37,7 +41,8 @@ def test_first_use_in_running_text_is_linked_and_nothing_else() -> None:
 
 def test_definitions_are_plain_text() -> None:
     assert hook._plain("Weights $\\alpha_i = e^{\\omega_i}$, see [softmax](#softmax) and `torch`.") == (
-        "Weights α_i = e^ω_i, see softmax and torch.")
+        "Weights α_i = e^ω_i, see softmax and torch."
+    )
 
 
 def test_every_language_defines_the_same_terms() -> None:

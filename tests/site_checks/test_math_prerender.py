@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.site_checks.layout import LANGUAGES, PAGES, ROOT, SITE, built_page
+from tests.site_checks.layout import LANGUAGES, PAGES, ROOT, built_page
 
 _spec = importlib.util.spec_from_file_location("math_prerender", ROOT / "hooks" / "math_prerender.py")
 hook = importlib.util.module_from_spec(_spec)
@@ -20,7 +20,9 @@ def _page(src_uri: str) -> SimpleNamespace:
 
 
 def test_formulas_become_katex_html_and_mathml() -> None:
-    content = '<p>Let <span class="arithmatex">\\(x &lt; \\sqrt{d}\\)</span>.</p><div class="arithmatex">\\[a_i\\]</div>'
+    content = (
+        '<p>Let <span class="arithmatex">\\(x &lt; \\sqrt{d}\\)</span>.</p><div class="arithmatex">\\[a_i\\]</div>'
+    )
     out = hook.on_post_page(content, _page("a.en.md"), None)
     soup = BeautifulSoup(out, "html.parser")
     inline, display = soup.select(".arithmatex")

@@ -14,23 +14,33 @@ _spec.loader.exec_module(hook)
 
 
 def test_unused_rules_are_dropped_and_the_rest_kept_as_written() -> None:
-    css = (":root{--x:1}.jp-A{color:red}.jp-B .jp-A,.jp-A>p{margin:0}"
-           "@media (max-width:10px){.jp-A{x:y}.jp-C{x:z}}@font-face{font-family:f}")
+    css = (
+        ":root{--x:1}.jp-A{color:red}.jp-B .jp-A,.jp-A>p{margin:0}"
+        "@media (max-width:10px){.jp-A{x:y}.jp-C{x:z}}@font-face{font-family:f}"
+    )
     assert hook.purge_unused_rules(css, {"jp-A"}) == (
-        ":root{--x:1}.jp-A{color:red}.jp-A>p{margin:0}@media (max-width:10px){.jp-A{x:y}}@font-face{font-family:f}")
+        ":root{--x:1}.jp-A{color:red}.jp-A>p{margin:0}@media (max-width:10px){.jp-A{x:y}}@font-face{font-family:f}"
+    )
     # commas inside :is() do not split the selector list; :not(.unused) still matches, so it stays
     assert hook.purge_unused_rules(".jp-A :is(.jp-B,.jp-C){x:y}.jp-C,.jp-A:not(.jp-D){x:z}", {"jp-A"}) == (
-        ".jp-A :is(.jp-B,.jp-C){x:y}.jp-A:not(.jp-D){x:z}")
+        ".jp-A :is(.jp-B,.jp-C){x:y}.jp-A:not(.jp-D){x:z}"
+    )
 
 
 def test_notebook_pages_link_one_stylesheet_purged_after_the_build(tmp_path: Path) -> None:
     css = ".jp-Used{color:red}" + ".jp-Unused{color:blue}" * 200
     html = f'<html><head><style type="text/css">\n{css}</style></head><body class="jp-Used"></body></html>'
-    config = SimpleNamespace(site_dir=str(tmp_path), theme={"language": "en"}, plugins={},  # one language
-                             config_file_path=str(tmp_path / "mkdocs.yml"))
+    config = SimpleNamespace(
+        site_dir=str(tmp_path),
+        theme={"language": "en"},
+        plugins={},  # one language
+        config_file_path=str(tmp_path / "mkdocs.yml"),
+    )
     hook.on_pre_build(config)
-    pages = [SimpleNamespace(file=SimpleNamespace(src_uri=f"notebooks/lab.{lang}.ipynb"), url=f"{lang}/notebooks/lab/")
-             for lang in ("it", "zh")]
+    pages = [
+        SimpleNamespace(file=SimpleNamespace(src_uri=f"notebooks/lab.{lang}.ipynb"), url=f"{lang}/notebooks/lab/")
+        for lang in ("it", "zh")
+    ]
     outputs = [hook.on_post_page(html, page, config) for page in pages]
     assert outputs[0] == outputs[1] and "<style" not in outputs[0]
     assert 'href="../../../assets/stylesheets/jupyter-' in outputs[0]

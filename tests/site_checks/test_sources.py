@@ -12,8 +12,14 @@ from tests.site_checks.markdown_structure import Skeleton, skeleton
 
 
 def test_the_guide_has_its_pages_and_notebooks() -> None:
-    chapters = ["simple-attention", "averaging-trick", "scaled-dot-product", "causal-attention",
-                "multi-head-attention", "cross-attention"]
+    chapters = [
+        "simple-attention",
+        "averaging-trick",
+        "scaled-dot-product",
+        "causal-attention",
+        "multi-head-attention",
+        "cross-attention",
+    ]
     assert {"index", "why-attention", "glossary", *chapters} <= set(PAGES)
     assert {f"notebooks/{chapter}" for chapter in chapters} <= set(NOTEBOOKS)
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from bs4 import BeautifulSoup
 
-from attn_examples import i18n
+from attn_site import i18n
 from tests.site_checks.layout import DOCS, LANGUAGES, ROOT, SITE, TRANSLATIONS
 
 _spec = importlib.util.spec_from_file_location("translation_status", ROOT / "hooks" / "translation_status.py")

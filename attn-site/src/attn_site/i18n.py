@@ -6,8 +6,8 @@ notebook's ``metadata.attn_examples``. When the English page changes, the
 hash no longer matches and the translation is *outdated* until a translator
 updates it and stamps it again::
 
-    python -m attn_examples.i18n status             # every page x language
-    python -m attn_examples.i18n stamp it causal-attention   # after updating the Italian page
+    python -m attn_site.i18n status             # every page x language
+    python -m attn_site.i18n stamp it causal-attention   # after updating the Italian page
 """
 
 from __future__ import annotations
@@ -98,9 +98,9 @@ def stamp(path: Path, english: Path) -> None:
         text = f"---\n{KEY}: {digest}\n---\n\n{text}"
     elif _KEY_LINE.search(front.group("body")):
         body = _KEY_LINE.sub(f"{KEY}: {digest}", front.group("body"))
-        text = f"---\n{body}---\n{text[front.end():]}"
+        text = f"---\n{body}---\n{text[front.end() :]}"
     else:
-        text = f"---\n{front.group('body')}{KEY}: {digest}\n---\n{text[front.end():]}"
+        text = f"---\n{front.group('body')}{KEY}: {digest}\n---\n{text[front.end() :]}"
     path.write_text(text, encoding="utf-8")
 
 
@@ -145,7 +145,7 @@ def _print_status(docs: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attn_examples.i18n", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m attn_site.i18n", description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="the docs folder (default: docs)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help="list every page x language as current, outdated or missing")

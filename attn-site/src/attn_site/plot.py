@@ -18,6 +18,7 @@ import torch
 
 from attn_examples._checks import check_bool, check_float_tensor
 
+
 # --8<-- [start:themes]
 @dataclass(frozen=True)
 class Theme:
@@ -32,17 +33,24 @@ class Theme:
 
 
 THEMES = {
-    "light": Theme(text="#1f2329", frame="#5f6368", colormap="Blues", masked="#f1f1f4", hatch="#9aa0a6",
-                   tile="#d84315"),
-    "dark": Theme(text="#e2e4e9", frame="#9aa0a6", colormap="viridis", masked="#2b2d3a", hatch="#6b7080",
-                  tile="#ff8a65"),
+    "light": Theme(
+        text="#1f2329", frame="#5f6368", colormap="Blues", masked="#f1f1f4", hatch="#9aa0a6", tile="#d84315"
+    ),
+    "dark": Theme(
+        text="#e2e4e9", frame="#9aa0a6", colormap="viridis", masked="#2b2d3a", hatch="#6b7080", tile="#ff8a65"
+    ),
 }
 ANNOTATE_UP_TO = 10  # tokens per axis up to which every cell shows its value
 # --8<-- [end:themes]
 
 # text stays text (the reader's browser draws any script); short font list; ids reproducible
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "attn-examples", "font.family": "sans-serif",
-       "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"], "font.size": 10}
+_RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "attn-examples",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+    "font.size": 10,
+}
 
 
 def _check_labels(name: str, labels: Sequence[str], expected: int) -> list[str]:
@@ -76,17 +84,34 @@ def _text_colour(rgba: Sequence[float]) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#ffffff"
 
 
-def _draw(ax, values: torch.Tensor, rows: list[str], columns: list[str], *, mask: torch.Tensor | None,
-          annotate: bool, tiles: tuple[int, int] | None, limits: tuple[float, float], colormap, theme: Theme,
-          xlabel: str, ylabel: str):
+def _draw(
+    ax,
+    values: torch.Tensor,
+    rows: list[str],
+    columns: list[str],
+    *,
+    mask: torch.Tensor | None,
+    annotate: bool,
+    tiles: tuple[int, int] | None,
+    limits: tuple[float, float],
+    colormap,
+    theme: Theme,
+    xlabel: str,
+    ylabel: str,
+):
     from matplotlib.patches import Rectangle
 
     data = values.detach().to("cpu", torch.float64).numpy().copy()
     if mask is not None:
         data[mask.numpy()] = float("nan")
     image = ax.imshow(data, cmap=colormap, vmin=limits[0], vmax=limits[1], aspect="equal", interpolation="nearest")
-    ax.set_xticks(range(len(columns)), labels=columns, rotation=45 if max(map(len, columns)) > 3 else 0,
-                  ha="right" if max(map(len, columns)) > 3 else "center", rotation_mode="anchor")
+    ax.set_xticks(
+        range(len(columns)),
+        labels=columns,
+        rotation=45 if max(map(len, columns)) > 3 else 0,
+        ha="right" if max(map(len, columns)) > 3 else "center",
+        rotation_mode="anchor",
+    )
     ax.set_yticks(range(len(rows)), labels=rows)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -95,8 +120,11 @@ def _draw(ax, values: torch.Tensor, rows: list[str], columns: list[str], *, mask
         spine.set_color(theme.frame)
     if mask is not None:
         for i, j in mask.nonzero().tolist():
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=theme.masked, edgecolor=theme.hatch,
-                                   hatch="///", linewidth=0))
+            ax.add_patch(
+                Rectangle(
+                    (j - 0.5, i - 0.5), 1, 1, facecolor=theme.masked, edgecolor=theme.hatch, hatch="///", linewidth=0
+                )
+            )
     if annotate:
         for i in range(data.shape[0]):
             for j in range(data.shape[1]):
@@ -112,8 +140,7 @@ def _draw(ax, values: torch.Tensor, rows: list[str], columns: list[str], *, mask
     return image
 
 
-def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_label: str, has_mask: bool,
-            theme: Theme):
+def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_label: str, has_mask: bool, theme: Theme):
     from matplotlib.patches import Patch
 
     bar = fig.colorbar(image, ax=ax_list, shrink=0.8, pad=0.03)
@@ -123,8 +150,13 @@ def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_labe
     if title:
         fig.suptitle(title, color=theme.text)
     if has_mask and masked_label:
-        fig.legend(handles=[Patch(facecolor=theme.masked, edgecolor=theme.hatch, hatch="///", label=masked_label)],
-                   loc="outside lower center", frameon=False, labelcolor=theme.text, fontsize=9)
+        fig.legend(
+            handles=[Patch(facecolor=theme.masked, edgecolor=theme.hatch, hatch="///", label=masked_label)],
+            loc="outside lower center",
+            frameon=False,
+            labelcolor=theme.text,
+            fontsize=9,
+        )
     for ax in ax_list:
         ax.xaxis.label.set_color(theme.text)
         ax.yaxis.label.set_color(theme.text)
@@ -142,8 +174,9 @@ def _colour_scale(values: torch.Tensor, signed: bool, mask: torch.Tensor | None,
     return (-largest or -1.0, largest or 1.0), matplotlib.colormaps["RdBu_r"]
 
 
-def _check_common(theme: str, annotate: bool | None, signed: bool, tiles: tuple[int, int] | None,
-                  tokens: int) -> tuple[Theme, bool]:
+def _check_common(
+    theme: str, annotate: bool | None, signed: bool, tiles: tuple[int, int] | None, tokens: int
+) -> tuple[Theme, bool]:
     palette = _check_theme(theme)
     check_bool("signed", signed)
     if annotate is not None:
@@ -195,11 +228,33 @@ def attention_heatmap(
     fig = Figure(figsize=(side * weights.shape[1] / max(weights.shape) + 1.6, side), layout="constrained")
     fig.patch.set_alpha(0)
     ax = fig.add_subplot()
-    image = _draw(ax, weights, rows, columns, mask=mask, annotate=annotate, tiles=tiles, limits=limits,
-                  colormap=colormap, theme=palette, xlabel=xlabel, ylabel=ylabel)
-    _finish(fig, [ax], image, title=title, colorbar_label=colorbar_label, masked_label=masked_label,
-            has_mask=mask is not None and bool(mask.any()), theme=palette)
+    image = _draw(
+        ax,
+        weights,
+        rows,
+        columns,
+        mask=mask,
+        annotate=annotate,
+        tiles=tiles,
+        limits=limits,
+        colormap=colormap,
+        theme=palette,
+        xlabel=xlabel,
+        ylabel=ylabel,
+    )
+    _finish(
+        fig,
+        [ax],
+        image,
+        title=title,
+        colorbar_label=colorbar_label,
+        masked_label=masked_label,
+        has_mask=mask is not None and bool(mask.any()),
+        theme=palette,
+    )
     return fig
+
+
 # --8<-- [end:heatmap]
 
 
@@ -241,12 +296,34 @@ def heads_heatmaps(
     fig.patch.set_alpha(0)
     axes = fig.subplots(1, heads, squeeze=False, sharey=True)[0]
     for h, ax in enumerate(axes):
-        image = _draw(ax, weights[h], rows, columns, mask=mask, annotate=annotate, tiles=None, limits=limits,
-                      colormap=colormap, theme=palette, xlabel=xlabel, ylabel=ylabel if h == 0 else "")
+        image = _draw(
+            ax,
+            weights[h],
+            rows,
+            columns,
+            mask=mask,
+            annotate=annotate,
+            tiles=None,
+            limits=limits,
+            colormap=colormap,
+            theme=palette,
+            xlabel=xlabel,
+            ylabel=ylabel if h == 0 else "",
+        )
         ax.set_title(titles[h])
-    _finish(fig, list(axes), image, title=title, colorbar_label=colorbar_label, masked_label=masked_label,
-            has_mask=mask is not None and bool(mask.any()), theme=palette)
+    _finish(
+        fig,
+        list(axes),
+        image,
+        title=title,
+        colorbar_label=colorbar_label,
+        masked_label=masked_label,
+        has_mask=mask is not None and bool(mask.any()),
+        theme=palette,
+    )
     return fig
+
+
 # --8<-- [end:heads]
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from matplotlib.patches import Rectangle
 
-from attn_examples.plot import ANNOTATE_UP_TO, THEMES, attention_heatmap, heads_heatmaps, to_svg
 from attn_examples.simple import TOKENS, attention_matrix, hello_shiny_sun
+from attn_site.plot import ANNOTATE_UP_TO, THEMES, attention_heatmap, heads_heatmaps, to_svg
 
 
 def _contrast(a: str, b: tuple[float, ...]) -> float:
@@ -28,12 +28,18 @@ def _causal(tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.mark.parametrize("theme", sorted(THEMES))
 def test_heatmap_shows_every_value_labels_and_readable_text(theme: str) -> None:
     weights = attention_matrix(hello_shiny_sun())
-    fig = attention_heatmap(weights, TOKENS, title="T", xlabel="keys", ylabel="queries", colorbar_label="w",
-                            theme=theme)
+    fig = attention_heatmap(
+        weights, TOKENS, title="T", xlabel="keys", ylabel="queries", colorbar_label="w", theme=theme
+    )
     ax, bar = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == list(TOKENS)
     assert [t.get_text() for t in ax.get_yticklabels()] == list(TOKENS)
-    assert (ax.get_xlabel(), ax.get_ylabel(), bar.get_ylabel(), fig._suptitle.get_text()) == ("keys", "queries", "w", "T")
+    assert (ax.get_xlabel(), ax.get_ylabel(), bar.get_ylabel(), fig._suptitle.get_text()) == (
+        "keys",
+        "queries",
+        "w",
+        "T",
+    )
     image = ax.images[0]
     shown = [float(t.get_text()) for t in ax.texts]
     assert shown == pytest.approx(weights.flatten().tolist(), abs=0.005)
@@ -89,12 +95,19 @@ def test_svg_keeps_text_as_text_and_is_reproducible() -> None:
         (lambda: attention_heatmap(torch.ones(2, 3), ["a", "b"], ["x"]), ValueError, "expected 3, got 1"),
         (lambda: attention_heatmap(torch.ones(2, 2), "ab"), TypeError, "sequence of strings"),
         (lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], mask=torch.ones(2, 2)), TypeError, "boolean"),
-        (lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], mask=torch.ones(3, 3, dtype=torch.bool)),
-         ValueError, r"shape \(2, 2\)"),
+        (
+            lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], mask=torch.ones(3, 3, dtype=torch.bool)),
+            ValueError,
+            r"shape \(2, 2\)",
+        ),
         (lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], theme="sepia"), ValueError, "theme"),
         (lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], tiles=(0, 2)), ValueError, "tiles"),
         (lambda: heads_heatmaps(torch.ones(2, 2, 2), ["a", "b"], head_titles=["h"]), ValueError, "expected 2, got 1"),
-        (lambda: heads_heatmaps(torch.ones(2, 2), ["a", "b"], head_titles=["h"]), ValueError, r"\(heads, queries, keys\)"),
+        (
+            lambda: heads_heatmaps(torch.ones(2, 2), ["a", "b"], head_titles=["h"]),
+            ValueError,
+            r"\(heads, queries, keys\)",
+        ),
     ],
 )
 def test_bad_input_is_named(call, error: type[Exception], message: str) -> None:

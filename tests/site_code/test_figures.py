@@ -5,14 +5,13 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
-from attn_examples import figures
-from attn_examples.i18n import LANGUAGES
-from attn_examples.plot import THEMES
 from attn_examples.simple import attention_matrix, hello_shiny_sun
+from attn_site import figures
+from attn_site.i18n import LANGUAGES
+from attn_site.plot import THEMES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEXT_OF_SVG = re.compile(r"<text\b[^>]*>([^<]*)</text>")
 
 
@@ -54,7 +53,8 @@ def test_the_simple_figure_shows_the_chapters_numbers() -> None:
 def test_write_figures_writes_each_language_and_theme(tmp_path: Path) -> None:
     written = figures.write_figures(tmp_path, ["en", "ko"], ["cross-attention/weights"])
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
-        f"{lang}/cross-attention/weights.{theme}.svg" for lang in ("en", "ko") for theme in THEMES)
+        f"{lang}/cross-attention/weights.{theme}.svg" for lang in ("en", "ko") for theme in THEMES
+    )
     assert "키 (x₂의 토큰)" in _words((tmp_path / "ko/cross-attention/weights.dark.svg").read_text())
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from attn_examples import i18n
+from attn_site import i18n
 
 
 @pytest.fixture
@@ -39,7 +39,9 @@ def test_stamp_makes_current_until_the_english_page_changes(docs: Path) -> None:
     assert i18n.main(["--docs", str(docs), "stamp", "zh", "plain"]) == 0
     assert i18n.main(["--docs", str(docs), "stamp", "ko", "lab"]) == 0
     states = _states(docs)
-    assert states[("page", ".md", "it")] == states[("plain", ".md", "zh")] == states[("lab", ".ipynb", "ko")] == "current"
+    assert (
+        states[("page", ".md", "it")] == states[("plain", ".md", "zh")] == states[("lab", ".ipynb", "ko")] == "current"
+    )
     # the front matter keeps its other keys; a page without front matter gets one
     assert (docs / "page.it.md").read_text(encoding="utf-8").startswith("---\ndescription: y\ntranslated_from: ")
     assert (docs / "plain.zh.md").read_text(encoding="utf-8").startswith("---\ntranslated_from: ")
@@ -61,11 +63,14 @@ def test_status_command_prints_every_page_and_the_counts(docs: Path, capsys) -> 
     assert out.strip().splitlines()[-1] == "0 current, 3 outdated, 9 missing"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["stamp", "it", "nope"], "no English page or notebook named 'nope'"),
-    (["stamp", "vi", "page"], "does not exist: translate it first"),
-    (["stamp", "fr", "page"], "invalid choice: 'fr'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["stamp", "it", "nope"], "no English page or notebook named 'nope'"),
+        (["stamp", "vi", "page"], "does not exist: translate it first"),
+        (["stamp", "fr", "page"], "invalid choice: 'fr'"),
+    ],
+)
 def test_stamp_rejects_what_it_cannot_do(docs: Path, argv, message, capsys) -> None:
     with pytest.raises(SystemExit):
         i18n.main(["--docs", str(docs), *argv])
@@ -74,5 +79,5 @@ def test_stamp_rejects_what_it_cannot_do(docs: Path, argv, message, capsys) -> N
 
 def test_every_translation_of_the_guide_is_current_or_reported() -> None:
     """Outdated translations are allowed (the site shows a banner), missing ones are not."""
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     assert not [t for t in i18n.status(docs) if t.state == "missing"]

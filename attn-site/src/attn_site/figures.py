@@ -7,7 +7,7 @@ translations, and each language's SVG then gets its own words: the text of
 the SVG stays text. The site draws them at build time
 (``hooks/attention_figures.py``), so they always show what the code computes::
 
-    python -m attn_examples.figures --out figures --lang en it   # figures/<lang>/<name>.<theme>.svg
+    python -m attn_site.figures --out figures --lang en it   # figures/<lang>/<name>.<theme>.svg
 """
 
 from __future__ import annotations
@@ -26,15 +26,19 @@ import torch
 import yaml
 
 from attn_examples import averaging, backward, causal, cross, flash, multihead, self_attention, simple
-from attn_examples.i18n import LANGUAGES
-from attn_examples.plot import THEMES, attention_heatmap, heads_heatmaps, to_svg
+from attn_site.i18n import LANGUAGES
+from attn_site.plot import THEMES, attention_heatmap, heads_heatmaps, to_svg
 
 TEXT = Path(__file__).with_name("figures.yml")
 # "Your journey starts with one step": the six 3-d embeddings the causal and multi-head chapters use
 JOURNEY = ("Your", "journey", "starts", "with", "one", "step")
 JOURNEY_EMBEDDINGS = (
-    (0.43, 0.15, 0.89), (0.55, 0.87, 0.66), (0.57, 0.85, 0.64),
-    (0.22, 0.58, 0.33), (0.77, 0.25, 0.10), (0.05, 0.80, 0.55),
+    (0.43, 0.15, 0.89),
+    (0.55, 0.87, 0.66),
+    (0.57, 0.85, 0.64),
+    (0.22, 0.58, 0.33),
+    (0.77, 0.25, 0.10),
+    (0.05, 0.80, 0.55),
 )
 
 Text = Callable[[str], str]
@@ -91,8 +95,14 @@ def localise_svg(svg: str, name: str, lang: str) -> str:
     """Put ``lang``'s words into an SVG of figure ``name`` drawn with the widest ones (``draw_svg``)."""
     own = text_for(name, lang)
     words = {drawn: own(key) for key, drawn in _widest(name).items()}
-    return _SVG_TEXT.sub(lambda m: m.group(1) + html.escape(words.get(html.unescape(m.group(2)), html.unescape(
-        m.group(2))), quote=False) + m.group(3), svg)
+    return _SVG_TEXT.sub(
+        lambda m: (
+            m.group(1)
+            + html.escape(words.get(html.unescape(m.group(2)), html.unescape(m.group(2))), quote=False)
+            + m.group(3)
+        ),
+        svg,
+    )
 
 
 def draw_svg(figure: GuideFigure, theme: str) -> str:
@@ -130,8 +140,15 @@ def _simple_weights(text: Text, theme: str):
 
 def _averaging_matrix(text: Text, theme: str):
     tokens = 8
-    return attention_heatmap(averaging.averaging_matrix(tokens), _positions(tokens), title=text("title"),
-                             mask=_future(tokens), masked_label=text("masked"), theme=theme, **_labels(text))
+    return attention_heatmap(
+        averaging.averaging_matrix(tokens),
+        _positions(tokens),
+        title=text("title"),
+        mask=_future(tokens),
+        masked_label=text("masked"),
+        theme=theme,
+        **_labels(text),
+    )
 
 
 def _data_dependent_head(text: Text, theme: str):
@@ -140,8 +157,15 @@ def _data_dependent_head(text: Text, theme: str):
     inputs = torch.randn(4, 8, 32)
     with torch.no_grad():
         weights = head.weights(inputs)[0]
-    return attention_heatmap(weights, _positions(8), title=text("title"), mask=_future(8),
-                             masked_label=text("masked"), theme=theme, **_labels(text))
+    return attention_heatmap(
+        weights,
+        _positions(8),
+        title=text("title"),
+        mask=_future(8),
+        masked_label=text("masked"),
+        theme=theme,
+        **_labels(text),
+    )
 
 
 def _initialisation(text: Text, theme: str):
@@ -151,12 +175,21 @@ def _initialisation(text: Text, theme: str):
     wide_v1 = self_attention.SelfAttentionV1(d_in=512, d_out=64)
     wide_v2 = self_attention.SelfAttentionV2(d_in=512, d_out=64)
     with torch.no_grad():
-        weights = torch.stack([
-            self_attention.attention_weights(x_wide @ wide_v1.W_query, x_wide @ wide_v1.W_key),
-            self_attention.attention_weights(wide_v2.W_query(x_wide), wide_v2.W_key(x_wide)),
-        ])
-    return heads_heatmaps(weights, _positions(8), head_titles=[text("first"), text("second")], title=text("title"),
-                          annotate=True, theme=theme, **_labels(text))
+        weights = torch.stack(
+            [
+                self_attention.attention_weights(x_wide @ wide_v1.W_query, x_wide @ wide_v1.W_key),
+                self_attention.attention_weights(wide_v2.W_query(x_wide), wide_v2.W_key(x_wide)),
+            ]
+        )
+    return heads_heatmaps(
+        weights,
+        _positions(8),
+        head_titles=[text("first"), text("second")],
+        title=text("title"),
+        annotate=True,
+        theme=theme,
+        **_labels(text),
+    )
 
 
 def _causal_weights(text: Text, theme: str):
@@ -166,8 +199,15 @@ def _causal_weights(text: Text, theme: str):
     with torch.no_grad():
         scores = ca.W_query(x) @ ca.W_key(x).T / math.sqrt(2)
         weights = causal.causal_weights_masked(scores)
-    return attention_heatmap(weights, JOURNEY, title=text("title"), mask=_future(6), masked_label=text("masked"),
-                             theme=theme, **_labels(text))
+    return attention_heatmap(
+        weights,
+        JOURNEY,
+        title=text("title"),
+        mask=_future(6),
+        masked_label=text("masked"),
+        theme=theme,
+        **_labels(text),
+    )
 
 
 def _multihead_heads(text: Text, theme: str):
@@ -178,8 +218,16 @@ def _multihead_heads(text: Text, theme: str):
         q, k = mha._split_heads(mha.W_query(x)), mha._split_heads(mha.W_key(x))
         weights = self_attention.attention_weights(q, k, mask=causal.causal_mask(6))[0]
     titles = [text(f"head-{h + 1}") for h in range(mha.num_heads)]
-    return heads_heatmaps(weights, JOURNEY, head_titles=titles, title=text("title"), mask=_future(6),
-                          masked_label=text("masked"), theme=theme, **_labels(text))
+    return heads_heatmaps(
+        weights,
+        JOURNEY,
+        head_titles=titles,
+        title=text("title"),
+        mask=_future(6),
+        masked_label=text("masked"),
+        theme=theme,
+        **_labels(text),
+    )
 
 
 def _cross_weights(text: Text, theme: str):
@@ -212,10 +260,18 @@ def _tiles(text: Text, theme: str):
     scores = q @ k.T / math.sqrt(8)
     weights = torch.zeros(tokens, tokens, dtype=torch.float64)
     for row in range(tokens):  # each row's visible scores, read one tile of keys at a time
-        weights[row, :row + 1] = flash.online_softmax(scores[row, :row + 1], block_size=tile)[0]
-    return attention_heatmap(weights, _positions(tokens), title=text("title"), mask=_future(tokens),
-                             masked_label=text("masked"), tiles=(tile, tile), annotate=False, theme=theme,
-                             **_labels(text))
+        weights[row, : row + 1] = flash.online_softmax(scores[row, : row + 1], block_size=tile)[0]
+    return attention_heatmap(
+        weights,
+        _positions(tokens),
+        title=text("title"),
+        mask=_future(tokens),
+        masked_label=text("masked"),
+        tiles=(tile, tile),
+        annotate=False,
+        theme=theme,
+        **_labels(text),
+    )
 
 
 FIGURES = (
@@ -231,8 +287,9 @@ FIGURES = (
 )
 
 
-def write_figures(out_dir: Path, languages: Iterable[str] = LANGUAGES,
-                  names: Iterable[str] | None = None) -> list[Path]:
+def write_figures(
+    out_dir: Path, languages: Iterable[str] = LANGUAGES, names: Iterable[str] | None = None
+) -> list[Path]:
     """Draw figures (all by default) in each language and scheme: ``out_dir/<lang>/<name>.<theme>.svg``."""
     wanted = [f.name for f in FIGURES] if names is None else list(names)
     unknown = sorted(set(wanted) - {f.name for f in FIGURES})
@@ -255,7 +312,7 @@ def write_figures(out_dir: Path, languages: Iterable[str] = LANGUAGES,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attn_examples.figures", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m attn_site.figures", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to write <lang>/<name>.<theme>.svg into")
     parser.add_argument("--lang", nargs="+", default=list(LANGUAGES), choices=LANGUAGES)
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=[f.name for f in FIGURES])

@@ -1,0 +1,124 @@
+"""Command line: ``python -m attn_examples bench ...`` and ``python -m attn_examples agreement ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from attn_examples.bench import DTYPES, IMPLEMENTATIONS, MODES, Config
+
+
+def _bench_parser(sub: argparse._SubParsersAction) -> None:
+    defaults = Config()
+    p = sub.add_parser(
+        "bench",
+        help="time every attention implementation of the guide",
+        description="Time, peak memory and error of every attention implementation of the guide.",
+    )
+    p.add_argument("--device", default=defaults.device, choices=["cpu", "cuda", "mps"])
+    p.add_argument("--dtype", default=defaults.dtype, choices=list(DTYPES))
+    p.add_argument("--batch", type=int, default=defaults.batch)
+    p.add_argument("--heads", type=int, default=defaults.heads)
+    p.add_argument("--head-dim", type=int, default=defaults.head_dim)
+    p.add_argument("--tokens", type=int, nargs="+", default=list(defaults.tokens), metavar="T")
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    p.add_argument("--causal", default="both", choices=["both", "yes", "no"])
+    p.add_argument("--repeats", type=int, default=defaults.repeats, help="timed runs of each implementation")
+    p.add_argument("--warmup", type=int, default=defaults.warmup, help="untimed runs first")
+    p.add_argument("--threads", type=int, default=defaults.threads, help="CPU threads for PyTorch")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=[i.name for i in IMPLEMENTATIONS],
+        help="measure only these implementations",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for results.jsonl, results.md and time.svg (default: print the table only)",
+    )
+    p.add_argument("--no-plot", action="store_true", help="skip the plot (no matplotlib needed)")
+    p.add_argument(
+        "--from-jsonl",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="measure nothing: merge earlier results.jsonl files and rewrite the tables and plot into --out",
+    )
+
+
+def _agreement_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "agreement",
+        help="largest CPU-vs-GPU and float32-vs-float64 difference of every example",
+        description="Run every worked example of the guide on the CPU (float32 and float64) and "
+        "on a device, and report the largest difference of each comparison.",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        choices=["cpu", "cuda", "mps"],
+        help="the device compared with the CPU (default: CUDA, else MPS, else the CPU)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="folder for results.jsonl and table.md (default: print the table only)"
+    )
+
+
+def _agreement(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from attn_examples import agreement
+
+    try:
+        device = agreement.resolve_device(args.device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        parser.error(str(error))
+    records = agreement.run(device, log=lambda line: print(line, file=sys.stderr))
+    env = agreement.environment(device)
+    if args.out is None:
+        print(agreement.markdown_table(records, env), end="")
+    else:
+        for path in agreement.write_results(records, env, args.out):
+            print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m attn_examples")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _bench_parser(sub)
+    _agreement_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "agreement":
+        return _agreement(parser, args)
+    from attn_examples import bench
+
+    if args.from_jsonl is not None:
+        if args.out is None:
+            parser.error("--from-jsonl needs --out")
+        env, records = bench.read_results(args.from_jsonl[0])
+        for path in args.from_jsonl[1:]:
+            records += bench.read_results(path)[1]
+        for path in bench.write_results(records, env, args.out, with_plot=not args.no_plot):
+            print(path)
+        return 0
+    config = bench.config_from_args(args)
+    try:
+        config.check()
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
+    records = bench.run(config, log=lambda line: print(line, file=sys.stderr))
+    env = bench.environment(config)
+    if args.out is None:
+        print(bench.markdown_table(records, env))
+    else:
+        for path in bench.write_results(records, env, args.out, with_plot=not args.no_plot):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

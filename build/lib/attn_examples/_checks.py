@@ -1,0 +1,183 @@
+"""Input validation shared by the chapters' public functions.
+
+Each check raises ``TypeError`` or ``ValueError`` with a message that names
+what was expected, so a reader who passes the wrong thing learns how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
+
+
+def check_float_tensor(name: str, x: object, *, shapes: dict[int, str]) -> torch.Tensor:
+    """Check that ``x`` is a floating-point tensor whose rank is a key of ``shapes``.
+
+    ``shapes`` maps each accepted rank to its description, e.g.
+    ``{2: "(tokens, d)", 3: "(batch, tokens, d)"}``. A tensor with no tokens
+    (size 0 on its second-to-last dimension, or on its only dimension) is
+    rejected as well.
+
+    >>> check_float_tensor("x", torch.zeros(2, 3), shapes={2: "(tokens, d)"}).shape
+    torch.Size([2, 3])
+    >>> check_float_tensor("x", torch.zeros(3), shapes={2: "(tokens, d)"})
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have shape (tokens, d), got a 1-D tensor of shape (3,)
+    """
+    expected = " or ".join(shapes.values())
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+    if x.dim() not in shapes:
+        raise ValueError(f"{name} must have shape {expected}, got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must have a floating-point dtype ({FLOAT_DTYPES}), got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty: shape {shapes[x.dim()]}, got {tuple(x.shape)}")
+    return x
+
+
+def check_last_dims_match(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    """Check that ``a`` and ``b`` have the same embedding size (last dimension).
+
+    >>> check_last_dims_match("query", torch.zeros(3), "inputs", torch.zeros(2, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: query has embedding size 3 but inputs has 4; their last dimensions must match
+    """
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(
+            f"{name_a} has embedding size {a.shape[-1]} but {name_b} has {b.shape[-1]}; "
+            "their last dimensions must match"
+        )
+
+
+def check_same_device_and_dtype(**tensors: torch.Tensor) -> None:
+    """Check that all ``tensors`` share one device and one dtype.
+
+    >>> check_same_device_and_dtype(a=torch.zeros(1), b=torch.zeros(1, dtype=torch.float64))
+    Traceback (most recent call last):
+    ...
+    TypeError: a and b must have the same dtype, got torch.float32 and torch.float64
+    """
+    (first_name, first), *rest = tensors.items()
+    for name, t in rest:
+        if t.device != first.device:
+            raise ValueError(f"{first_name} and {name} must be on the same device, got {first.device} and {t.device}")
+        if t.dtype != first.dtype:
+            raise TypeError(f"{first_name} and {name} must have the same dtype, got {first.dtype} and {t.dtype}")
+
+
+def check_module_input(
+    name: str, x: object, *, d_in: int, like: torch.Tensor, max_tokens: int | None = None
+) -> torch.Tensor:
+    """Check an input to an attention module: ``(tokens, d_in)`` or ``(batch, tokens, d_in)``.
+
+    ``like`` is one of the module's weights: ``x`` must share its dtype and
+    device. ``max_tokens`` is the module's context length, if it has one.
+
+    >>> w = torch.zeros(2, 3)
+    >>> check_module_input("x", torch.zeros(4, 5), d_in=3, like=w)
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have d_in=3 features in its last dimension, got shape (4, 5)
+    """
+    x = check_float_tensor(name, x, shapes={2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"})
+    if x.shape[-1] != d_in:
+        raise ValueError(f"{name} must have d_in={d_in} features in its last dimension, got shape {tuple(x.shape)}")
+    if max_tokens is not None and x.shape[-2] > max_tokens:
+        raise ValueError(
+            f"{name} has {x.shape[-2]} tokens but the module's context_length is {max_tokens}; "
+            "build the module with a larger context_length or shorten the input"
+        )
+    if x.dtype != like.dtype:
+        raise TypeError(f"{name} has dtype {x.dtype} but the module's weights are {like.dtype}; convert one with .to()")
+    if x.device != like.device:
+        raise ValueError(f"{name} is on {x.device} but the module's weights are on {like.device}; move one with .to()")
+    return x
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Check a size argument such as ``d_out`` or ``num_heads``.
+
+    >>> check_positive_int("num_heads", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_heads must be a positive integer, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def check_probability(name: str, value: object) -> float:
+    """Check a dropout probability: a number in [0, 1).
+
+    >>> check_probability("dropout", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: dropout must be in [0, 1), got 1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float in [0, 1), got {type(value).__name__}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+def check_scale(scale: object, d: int) -> float:
+    """Check a score scale: a positive finite number, or None for the usual ``1/√d``.
+
+    >>> check_scale(None, 64)
+    0.125
+    >>> check_scale(-1.0, 64)
+    Traceback (most recent call last):
+    ...
+    ValueError: scale must be a positive finite number or None (1/√d), got -1.0
+    """
+    if scale is None:
+        return 1.0 / math.sqrt(d)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive finite number or None (1/√d), got {scale!r}")
+    return float(scale)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Check a flag such as ``causal``.
+
+    >>> check_bool("causal", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: causal must be True or False, got int
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
+
+
+def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
+    """Check queries, keys and values for attention: same rank (2 to 4), batch dims, device and dtype.
+
+    >>> check_qkv(torch.zeros(2, 4, 8), torch.zeros(2, 5, 8), torch.zeros(2, 6, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: k and v must have the same number of tokens, got 5 and 6
+    """
+    shapes = {2: "(tokens, d)", 3: "(batch, tokens, d)", 4: "(batch, heads, tokens, d)"}
+    check_float_tensor("q", q, shapes=shapes)
+    for name, t in (("k", k), ("v", v)):
+        check_float_tensor(name, t, shapes={q.dim(): f"{shapes[q.dim()]}, the rank of q"})
+    check_same_device_and_dtype(q=q, k=k, v=v)
+    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
+        raise ValueError(
+            f"q, k and v must share their batch dimensions, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same size d, got {q.shape[-1]} and {k.shape[-1]}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")

@@ -1,0 +1,130 @@
+"""The averaging trick: the chapter "averaging-trick".
+
+The simplest way for a token to gather information from the tokens before it
+is to average them. Written with loops, as a product with a normalised
+lower-triangular matrix, or as a softmax over scores masked with −∞, it gives
+the same numbers; the last form is the one attention generalises, by letting
+the scores depend on the data.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import torch
+from torch import nn
+
+from attn_examples._checks import check_float_tensor, check_module_input, check_positive_int
+
+# --8<-- [end:imports]
+
+_SHAPES = {2: "(tokens, channels)", 3: "(batch, tokens, channels)"}
+
+
+# --8<-- [start:loops]
+def running_average_loops(x: torch.Tensor) -> torch.Tensor:
+    """``out[..., t, :]`` is the mean of ``x[..., :t+1, :]``, computed token by token.
+
+    >>> running_average_loops(torch.tensor([[1.0], [3.0], [5.0]]))
+    tensor([[1.],
+            [2.],
+            [3.]])
+    """
+    check_float_tensor("x", x, shapes=_SHAPES)
+    out = torch.zeros_like(x)
+    for t in range(x.shape[-2]):
+        out[..., t, :] = x[..., : t + 1, :].mean(dim=-2)
+    return out
+
+
+# --8<-- [end:loops]
+
+
+# --8<-- [start:matmul]
+def averaging_matrix(
+    tokens: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """Lower-triangular ``(tokens, tokens)`` matrix whose row ``t`` holds ``1/(t+1)`` t+1 times.
+
+    >>> averaging_matrix(3)
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.5000, 0.5000, 0.0000],
+            [0.3333, 0.3333, 0.3333]])
+    """
+    check_positive_int("tokens", tokens)
+    lower = torch.ones(tokens, tokens, device=device, dtype=dtype).tril()
+    return lower / lower.sum(dim=1, keepdim=True)
+
+
+def running_average_matmul(x: torch.Tensor) -> torch.Tensor:
+    """The running average as one matrix product: ``averaging_matrix @ x``.
+
+    >>> running_average_matmul(torch.tensor([[1.0], [3.0], [5.0]]))
+    tensor([[1.],
+            [2.],
+            [3.]])
+    """
+    check_float_tensor("x", x, shapes=_SHAPES)
+    return averaging_matrix(x.shape[-2], x.device, x.dtype) @ x
+
+
+# --8<-- [end:matmul]
+
+
+# --8<-- [start:softmax]
+def running_average_softmax(x: torch.Tensor) -> torch.Tensor:
+    """The running average as a softmax: equal scores, future positions set to −∞.
+
+    >>> running_average_softmax(torch.tensor([[1.0], [3.0], [5.0]]))
+    tensor([[1.],
+            [2.],
+            [3.]])
+    """
+    check_float_tensor("x", x, shapes=_SHAPES)
+    tokens = x.shape[-2]
+    scores = torch.zeros(tokens, tokens, device=x.device, dtype=x.dtype)
+    future = torch.ones(tokens, tokens, device=x.device, dtype=torch.bool).triu(diagonal=1)
+    weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+    return weights @ x
+
+
+# --8<-- [end:softmax]
+
+
+# --8<-- [start:head]
+class DataDependentHead(nn.Module):
+    """One causal self-attention head: the averaging trick with scores computed from the data.
+
+    Each token emits a query ("what am I looking for?") and a key ("what do I
+    contain?"); their scaled dot products replace the zeros of
+    ``running_average_softmax``, so each token averages its past with weights
+    of its own.
+
+    >>> torch.manual_seed(1337)
+    <torch._C.Generator object at ...>
+    >>> head = DataDependentHead(d_in=32, head_size=16, context_length=8)
+    >>> head(torch.randn(4, 8, 32)).shape
+    torch.Size([4, 8, 16])
+    """
+
+    def __init__(self, d_in: int, head_size: int, context_length: int) -> None:
+        super().__init__()
+        for name, value in (("d_in", d_in), ("head_size", head_size), ("context_length", context_length)):
+            check_positive_int(name, value)
+        self.d_in, self.head_size, self.context_length = d_in, head_size, context_length
+        self.W_query = nn.Linear(d_in, head_size, bias=False)
+        self.W_key = nn.Linear(d_in, head_size, bias=False)
+        self.W_value = nn.Linear(d_in, head_size, bias=False)
+        self.register_buffer("future", torch.ones(context_length, context_length).triu(diagonal=1).bool())
+
+    def weights(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``(…, tokens, tokens)`` attention weights: row ``t`` says how token ``t`` averages."""
+        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
+        tokens = x.shape[-2]
+        scores = self.W_query(x) @ self.W_key(x).transpose(-2, -1) * self.head_size**-0.5
+        return torch.softmax(scores.masked_fill(self.future[:tokens, :tokens], float("-inf")), dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weights(x) @ self.W_value(x)
+
+
+# --8<-- [end:head]

@@ -1,0 +1,609 @@
+"""Time, memory and accuracy of every attention implementation in the guide: the chapter "benchmarks".
+
+``python -m attn_examples bench --help`` lists the options. Each
+implementation is timed on the same inputs, interleaved with the others so
+that a slow moment of the machine hits all of them alike; the median of the
+repeats is kept. The results are written as JSON lines, a Markdown table and
+a plot.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import copy
+import json
+import math
+import platform
+import statistics
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from attn_examples import __version__
+from attn_examples._checks import check_positive_int
+from attn_examples.causal import causal_mask
+from attn_examples.flash import chunked_attention, flash_attention
+from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
+from attn_examples.self_attention import scaled_dot_product_attention
+
+# --8<-- [end:imports]
+
+MODES = ("forward", "forward+backward")
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
+# torch.nn.attention.SDPBackend values, as torch._fused_sdp_choice returns them
+SDPA_BACKENDS = {0: "math", 1: "flash", 2: "efficient", 3: "cudnn", 4: "overrideable"}
+
+
+# --8<-- [start:implementations]
+@dataclass(frozen=True)
+class Implementation:
+    """One way of computing attention, as the benchmark calls it.
+
+    ``kind`` is ``"kernel"`` (takes ``q, k, v`` of shape ``(batch, heads,
+    tokens, head_dim)``) or ``"module"`` (takes ``x`` of shape ``(batch,
+    tokens, heads·head_dim)`` and includes the projections).
+    """
+
+    name: str
+    kind: str
+    make: Callable[..., Callable[..., torch.Tensor]]
+    max_tokens: int | None = None
+    devices: tuple[str, ...] = ("cpu", "cuda", "mps")
+    causal_only: bool = False
+
+
+def _scalar_loops(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    """Every score a Python-level dot product, as in the first chapter (tiny T only)."""
+    out = torch.empty_like(q)
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    for b in range(q.shape[0]):
+        for h in range(q.shape[1]):
+            for i in range(q.shape[2]):
+                keys = range(i + 1) if causal else range(k.shape[2])
+                scores = torch.stack([torch.dot(q[b, h, i], k[b, h, j]) * scale for j in keys])
+                out[b, h, i] = torch.softmax(scores, dim=0) @ v[b, h, : len(keys)]
+    return out
+
+
+def _per_row_loops(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    """One query row at a time, vectorised over batch and heads."""
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    rows = []
+    for i in range(q.shape[-2]):
+        stop = i + 1 if causal else k.shape[-2]
+        scores = (q[..., i : i + 1, :] @ k[..., :stop, :].transpose(-2, -1)) * scale
+        rows.append(torch.softmax(scores, dim=-1) @ v[..., :stop, :])
+    return torch.cat(rows, dim=-2)
+
+
+def _batched_matmul(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    mask = causal_mask(q.shape[-2], q.device) if causal else None
+    return scaled_dot_product_attention(q, k, v, mask=mask)
+
+
+def _sdpa(backend: str | None) -> Callable[..., Callable[..., torch.Tensor]]:
+    def make(causal: bool) -> Callable[..., torch.Tensor]:
+        def run(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            if backend is None:
+                return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            with sdpa_kernel(getattr(SDPBackend, backend)):
+                return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+        return run
+
+    return make
+
+
+def _kernel(fn: Callable[..., torch.Tensor]) -> Callable[..., Callable[..., torch.Tensor]]:
+    return lambda causal: lambda q, k, v: fn(q, k, v, causal)
+
+
+def _triton(causal: bool) -> Callable[..., torch.Tensor]:
+    from attn_examples.triton_flash import triton_flash_attention
+
+    return lambda q, k, v: triton_flash_attention(q, k, v, causal=causal)
+
+
+def _module(build: Callable[[int, int, int, bool], torch.nn.Module], torch_mha: bool = False):
+    """A module implementation: ``make(causal, d_model, heads, tokens, device, dtype)`` builds it, seeded."""
+
+    def make(causal: bool, d_model: int, heads: int, tokens: int, device: torch.device, dtype: torch.dtype):
+        torch.manual_seed(0)
+        module = build(d_model, heads, tokens, causal).to(device=device, dtype=dtype)
+        if not torch_mha:
+            return module, module
+        ours = module
+        theirs = to_torch_multihead(ours)
+        mask = causal_mask(tokens, device).logical_not() if causal else None
+        return ours, lambda x: theirs(x, x, x, attn_mask=mask, is_causal=causal, need_weights=False)[0]
+
+    return make
+
+
+IMPLEMENTATIONS = [
+    Implementation("scalar loops", "kernel", _kernel(_scalar_loops), max_tokens=32),
+    Implementation("per-row loops", "kernel", _kernel(_per_row_loops), max_tokens=512),
+    Implementation("batched matmul", "kernel", _kernel(_batched_matmul)),
+    Implementation("chunked (flash.py)", "kernel", _kernel(lambda q, k, v, c: chunked_attention(q, k, v, causal=c))),
+    Implementation("flash.py", "kernel", _kernel(lambda q, k, v, c: flash_attention(q, k, v, causal=c))),
+    Implementation("SDPA", "kernel", _sdpa(None)),  # PyTorch picks the backend
+    Implementation("SDPA flash", "kernel", _sdpa("FLASH_ATTENTION"), devices=("cuda",)),
+    Implementation("SDPA efficient", "kernel", _sdpa("EFFICIENT_ATTENTION"), devices=("cuda",)),
+    Implementation("SDPA cuDNN", "kernel", _sdpa("CUDNN_ATTENTION"), devices=("cuda",)),
+    Implementation("SDPA math", "kernel", _sdpa("MATH"), devices=("cuda",)),
+    # on a CPU the Triton kernels run in the interpreter: tested (tests/test_triton_flash.py), not timed
+    Implementation("Triton", "kernel", _triton, devices=("cuda",)),
+    Implementation(
+        "wrapper (per-head loop)",
+        "module",
+        _module(lambda d, h, t, c: MultiHeadAttentionWrapper(d, d // h, t, h)),
+        causal_only=True,
+    ),
+    Implementation(
+        "split heads", "module", _module(lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, fused=False))
+    ),
+    Implementation(
+        "split heads + SDPA", "module", _module(lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, fused=True))
+    ),
+    Implementation(
+        "nn.MultiheadAttention",
+        "module",
+        _module(lambda d, h, t, c: MultiHeadAttention(d, d, t, h, causal=c, qkv_bias=True), torch_mha=True),
+    ),
+]
+# --8<-- [end:implementations]
+
+
+# --8<-- [start:measure]
+class PeakMemory(TorchDispatchMode):
+    """Peak bytes of the tensors that PyTorch operators allocate while the mode is on.
+
+    Counts every new storage an operator returns and forgets it when the last
+    tensor using it is freed. Inputs created before the mode are not counted;
+    scratch memory a kernel allocates and frees internally is not seen.
+
+    >>> x = torch.zeros(1000)
+    >>> with PeakMemory() as mem:
+    ...     y = x + 1          # 4000 bytes
+    ...     z = (y * 2).sum()  # 4000 more, then a scalar
+    >>> mem.peak
+    8004
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = self.peak = 0
+        self._sizes: dict[tuple[str, int], int] = {}
+        self._users: dict[tuple[str, int], int] = {}
+
+    def _release(self, key: tuple[str, int]) -> None:
+        self._users[key] -= 1
+        if self._users[key] == 0:
+            self.current -= self._sizes.pop(key)
+            del self._users[key]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = {
+            t.untyped_storage().data_ptr() for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)
+        }
+        for t in tree_flatten(out)[0]:
+            if not isinstance(t, torch.Tensor) or t.device.type == "meta":
+                continue
+            storage = t.untyped_storage()
+            key = (str(t.device), storage.data_ptr())
+            if key not in self._sizes:
+                if storage.data_ptr() in inputs or storage.nbytes() == 0:
+                    continue  # a view or an in-place result: nothing new was allocated
+                self._sizes[key], self._users[key] = storage.nbytes(), 0
+                self.current += storage.nbytes()
+                self.peak = max(self.peak, self.current)
+            self._users[key] += 1
+            weakref.finalize(t, self._release, key)
+        return out
+
+
+def peak_extra_memory(run: Callable[[], object], device: torch.device) -> int:
+    """Peak bytes allocated by ``run()`` beyond what was allocated before it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        run()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    with PeakMemory() as mem:
+        run()
+    return mem.peak
+
+
+def median_seconds(
+    runs: dict[str, Callable[[], object]], repeats: int, warmup: int, device: torch.device
+) -> dict[str, float]:
+    """Median wall time of each run, the runs interleaved; CUDA events on a GPU."""
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            if device.type == "cuda":
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                run()
+                end.record()
+                torch.cuda.synchronize(device)
+                times[name].append(start.elapsed_time(end) / 1e3)
+            else:
+                started = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def attention_flops(batch: int, heads: int, tokens: int, head_dim: int, causal: bool, mode: str) -> float:
+    """FLOPs by the FlashAttention papers' convention: forward 4·B·H·T²·D, halved if causal, backward 2.5×.
+
+    >>> attention_flops(1, 1, 1024, 64, causal=True, mode="forward+backward") / 1e9
+    0.469762048
+    """
+    forward = 4 * batch * heads * tokens**2 * head_dim / (2 if causal else 1)
+    return forward * (3.5 if mode == "forward+backward" else 1.0)
+
+
+# --8<-- [end:measure]
+
+
+@dataclass
+class Config:
+    """What one benchmark run measures."""
+
+    device: str = "cpu"
+    dtype: str = "float32"
+    batch: int = 8
+    heads: int = 12
+    head_dim: int = 64
+    tokens: tuple[int, ...] = (128, 256, 512, 1024, 2048)
+    modes: tuple[str, ...] = MODES
+    causal: tuple[bool, ...] = (False, True)
+    repeats: int = 5
+    warmup: int = 1
+    threads: int = 2
+    only: tuple[str, ...] = field(default_factory=tuple)
+
+    def check(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.device not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device must be cpu, cuda or mps, got {self.device!r}")
+        for name in ("batch", "heads", "head_dim", "repeats", "threads"):
+            check_positive_int(name, getattr(self, name))
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ValueError(f"warmup must be a non-negative integer, got {self.warmup!r}")
+        for t in self.tokens:
+            check_positive_int("tokens", t)
+        unknown = set(self.modes) - set(MODES) or set(self.only) - {i.name for i in IMPLEMENTATIONS}
+        if unknown:
+            raise ValueError(
+                f"unknown mode or implementation {sorted(unknown)}; modes are {MODES}, "
+                f"implementations {[i.name for i in IMPLEMENTATIONS]}"
+            )
+
+
+def environment(config: Config) -> dict[str, object]:
+    """The machine and the versions the numbers come from."""
+    env: dict[str, object] = {
+        "attn_examples": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "device": config.device,
+    }
+    if config.device == "cuda":
+        env["gpu"] = torch.cuda.get_device_name()
+        env["cuda"] = torch.version.cuda
+    try:
+        import triton
+
+        env["triton"] = triton.__version__
+    except ImportError:
+        env["triton"] = None
+    return env
+
+
+def _sdpa_choice(q: torch.Tensor, causal: bool) -> str:
+    try:
+        return SDPA_BACKENDS.get(int(torch._fused_sdp_choice(q, q, q, is_causal=causal)), "unknown")
+    except (AttributeError, RuntimeError):  # a private function: absent from some versions
+        return "unknown"
+
+
+def _inputs(config: Config, tokens: int, dtype: torch.dtype, device: torch.device, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    b, h, d = config.batch, config.heads, config.head_dim
+    q, k, v, d_out = (torch.randn(b, h, tokens, d, generator=g) for _ in range(4))
+    x = torch.randn(b, tokens, h * d, generator=g)
+    dx = torch.randn(b, tokens, h * d, generator=g)
+    return [t.to(device=device, dtype=dtype) for t in (q, k, v, d_out, x, dx)]
+
+
+def _runner(call: Callable[..., torch.Tensor], args: list[torch.Tensor], grad: torch.Tensor, mode: str):
+    """A no-argument function doing one forward (and backward) pass; returns output and input grads."""
+    if mode == "forward":
+
+        def forward() -> list[torch.Tensor]:
+            with torch.no_grad():
+                return [call(*args)]
+
+        return forward
+    leaves = [a.detach().requires_grad_() for a in args]
+
+    def forward_backward() -> list[torch.Tensor]:
+        out = call(*leaves)
+        return [out.detach(), *torch.autograd.grad(out, leaves, grad)]
+
+    return forward_backward
+
+
+def _max_error(results: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
+    return max((r.detach().double().cpu() - e).abs().max().item() for r, e in zip(results, reference))
+
+
+def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, object]]:
+    """Measure every implementation for every (mode, causal, tokens) of ``config``; one record each."""
+    config.check()
+    torch.set_num_threads(config.threads)
+    device, dtype = torch.device(config.device), DTYPES[config.dtype]
+    d_model = config.heads * config.head_dim
+    records = []
+    for mode in config.modes:
+        for causal in config.causal:
+            for tokens in config.tokens:
+                q, k, v, d_out, x, dx = _inputs(config, tokens, dtype, device)
+                chosen = [
+                    i
+                    for i in IMPLEMENTATIONS
+                    if device.type in i.devices
+                    and (i.max_tokens is None or tokens <= i.max_tokens)
+                    and (causal or not i.causal_only)
+                    and (not config.only or i.name in config.only)
+                ]
+                runs, references, modules = {}, {}, {}
+                for impl in chosen:
+                    if impl.kind == "kernel":
+                        runs[impl.name] = _runner(impl.make(causal), [q, k, v], d_out, mode)
+                    else:
+                        reference_module, call = impl.make(causal, d_model, config.heads, tokens, device, dtype)
+                        modules[impl.name] = reference_module
+                        runs[impl.name] = _runner(call, [x], dx, mode)
+                # exact answers, in float64 on the CPU: one for the kernels, one per module
+                exact = _runner(
+                    lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
+                    [t.double().cpu() for t in (q, k, v)],
+                    d_out.double().cpu(),
+                    mode,
+                )()
+                for name, module in modules.items():
+                    exact64 = copy.deepcopy(module).to(device="cpu", dtype=torch.float64)
+                    references[name] = _runner(exact64, [x.double().cpu()], dx.double().cpu(), mode)()
+                errors = {name: _max_error(r(), references.get(name, exact)) for name, r in runs.items()}
+                memory = {name: peak_extra_memory(r, device) for name, r in runs.items()}
+                seconds = median_seconds(runs, config.repeats, config.warmup, device)
+                flops = attention_flops(config.batch, config.heads, tokens, config.head_dim, causal, mode)
+                for impl in chosen:
+                    record = {
+                        "implementation": impl.name,
+                        "kind": impl.kind,
+                        "mode": mode,
+                        "causal": causal,
+                        "tokens": tokens,
+                        "batch": config.batch,
+                        "heads": config.heads,
+                        "head_dim": config.head_dim,
+                        "dtype": config.dtype,
+                        "device": config.device,
+                        "median_ms": seconds[impl.name] * 1e3,
+                        "peak_extra_mib": memory[impl.name] / 2**20,
+                        "max_abs_error": errors[impl.name],
+                        # TFLOP/s of the attention itself; a module's time also holds its projections
+                        "tflops": flops / seconds[impl.name] / 1e12 if impl.kind == "kernel" else None,
+                        "sdpa_backend": _sdpa_choice(q, causal) if impl.name == "SDPA" else None,
+                    }
+                    records.append(record)
+                    log(
+                        f"{mode:16s} causal={causal!s:5s} T={tokens:5d} {impl.name:24s} "
+                        f"{record['median_ms']:10.2f} ms {record['peak_extra_mib']:9.1f} MiB "
+                        f"err {record['max_abs_error']:.1e}"
+                    )
+    return records
+
+
+# --8<-- [start:report]
+def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object]) -> str:
+    """One table per (mode, causal): median time per T, and its ratio to SDPA (or nn.MultiheadAttention)."""
+    records = list(records)
+    lines = [
+        f"Measured with torch {env['torch']} on {env.get('gpu') or env['processor']} "
+        f"({env['device']}, {env['threads']} threads), {records[0]['dtype'] if records else ''}."
+    ]
+    groups = sorted({(r["mode"], r["causal"]) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
+    for mode, causal in groups:
+        rows = [r for r in records if r["mode"] == mode and r["causal"] == causal]
+        tokens = sorted({r["tokens"] for r in rows})
+        lines += [
+            "",
+            f"**{mode}, {'causal' if causal else 'not causal'}**: median ms (× the baseline of its kind), "
+            "peak extra MiB and max |error| at the largest T",
+            "",
+            "| implementation | " + " | ".join(f"T={t}" for t in tokens) + " | MiB | error |",
+            "|---|" + "---:|" * (len(tokens) + 2),
+        ]
+        names = [i.name for i in IMPLEMENTATIONS if any(r["implementation"] == i.name for r in rows)]
+        for name in names:
+            cells, last = [], None
+            for t in tokens:
+                match = [r for r in rows if r["implementation"] == name and r["tokens"] == t]
+                if not match:
+                    cells.append("—")
+                    continue
+                r = last = match[0]
+                base_name = "SDPA" if r["kind"] == "kernel" else "nn.MultiheadAttention"
+                base = [b for b in rows if b["implementation"] == base_name and b["tokens"] == t]
+                ratio = f" (×{r['median_ms'] / base[0]['median_ms']:.2f})" if base and name != base_name else ""
+                cells.append(f"{r['median_ms']:.1f}{ratio}")
+            lines.append(
+                f"| {name} | " + " | ".join(cells) + f" | {last['peak_extra_mib']:.1f} | {last['max_abs_error']:.1e} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+PLAIN_PYTORCH = ("per-row loops", "batched matmul", "chunked (flash.py)", "flash.py")
+H100_BF16_DENSE_TFLOPS = 989.0
+
+
+def targets_table(records: Iterable[dict[str, object]], min_tokens: int = 512) -> str:
+    """The issue's targets, checked on ``records``: one row per (mode, causal, T ≥ ``min_tokens``).
+
+    On the CPU: the fastest plain-PyTorch implementation against SDPA (target
+    ≤ 1.3× not causal, ≤ 2.0× causal) and flash.py's peak memory against
+    SDPA's (≤ 2×). On CUDA: Triton against the fastest SDPA backend (≥ 0.8×
+    its throughput) and Triton's share of the H100's dense bf16 peak.
+    """
+    records = list(records)
+    lines = [
+        "| mode | causal | T | fastest plain PyTorch | × SDPA (target) | flash.py MiB ÷ SDPA MiB (≤ 2) "
+        "| Triton ÷ fastest SDPA throughput (≥ 0.8) | Triton TFLOP/s (share of 989) |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    keys = sorted(
+        {(r["mode"], r["causal"], r["tokens"]) for r in records if r["tokens"] >= min_tokens},
+        key=lambda key: (MODES.index(key[0]), key[1], key[2]),
+    )
+    for mode, causal, tokens in keys:
+        rows = {
+            r["implementation"]: r for r in records if (r["mode"], r["causal"], r["tokens"]) == (mode, causal, tokens)
+        }
+        if "SDPA" not in rows:
+            continue
+        sdpa = rows["SDPA"]
+        plain = min((rows[n] for n in PLAIN_PYTORCH if n in rows), key=lambda r: r["median_ms"], default=None)
+        limit = 2.0 if causal else 1.3
+        best = (
+            f"{plain['implementation']} | {plain['median_ms'] / sdpa['median_ms']:.2f} (≤ {limit})"
+            if plain
+            else "— | —"
+        )
+        memory = (
+            f"{rows['flash.py']['peak_extra_mib'] / sdpa['peak_extra_mib']:.2f}"
+            if "flash.py" in rows and sdpa["peak_extra_mib"] > 0
+            else "—"
+        )
+        sdpa_times = [r["median_ms"] for n, r in rows.items() if n.startswith("SDPA")]
+        triton = rows.get("Triton")
+        versus = f"{min(sdpa_times) / triton['median_ms']:.2f}" if triton else "not measured"
+        share = (
+            f"{triton['tflops']:.0f} ({triton['tflops'] / H100_BF16_DENSE_TFLOPS:.0%})"
+            if triton and triton["tflops"]
+            else "not measured"
+        )
+        lines.append(f"| {mode} | {'yes' if causal else 'no'} | {tokens} | {best} | {memory} | {versus} | {share} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(records: Iterable[dict[str, object]], path: Path) -> None:
+    """Median time against T, log-log, one panel per (mode, causal); an SVG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = list(records)
+    groups = sorted({(r["mode"], r["causal"]) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4.2), squeeze=False, sharey=True)
+    for ax, (mode, causal) in zip(axes[0], groups):
+        for impl in IMPLEMENTATIONS:
+            rows = sorted(
+                (
+                    r
+                    for r in records
+                    if r["implementation"] == impl.name and r["mode"] == mode and r["causal"] == causal
+                ),
+                key=lambda r: r["tokens"],
+            )
+            if rows:
+                ax.plot(
+                    [r["tokens"] for r in rows],
+                    [r["median_ms"] for r in rows],
+                    marker="o",
+                    markersize=3,
+                    linestyle="-" if impl.kind == "kernel" else "--",
+                    label=impl.name,
+                )
+        ax.set(xscale="log", yscale="log", xlabel="T (tokens)", title=f"{mode}, {'causal' if causal else 'full'}")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("median time (ms)")
+    axes[0][-1].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
+
+
+# --8<-- [end:report]
+
+
+def write_results(
+    records: list[dict[str, object]], env: dict[str, object], out_dir: Path, with_plot: bool = True
+) -> list[Path]:
+    """Write ``results.jsonl`` (environment first), ``results.md``, ``targets.md`` and ``time.svg``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jsonl = out_dir / "results.jsonl"
+    with jsonl.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"environment": env}) + "\n")
+        for record in records:
+            f.write(json.dumps(record) + "\n")
+    table = out_dir / "results.md"
+    table.write_text(markdown_table(records, env), encoding="utf-8")
+    targets = out_dir / "targets.md"
+    targets.write_text(targets_table(records), encoding="utf-8")
+    paths = [jsonl, table, targets]
+    if with_plot:
+        plot(records, out_dir / "time.svg")
+        paths.append(out_dir / "time.svg")
+    return paths
+
+
+def read_results(path: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The environment and the records of a ``results.jsonl`` written by ``write_results``."""
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines or "environment" not in lines[0]:
+        raise ValueError(f"{path} does not start with an environment line; was it written by write_results?")
+    return lines[0]["environment"], lines[1:]
+
+
+def config_from_args(args: object) -> Config:
+    """Build a ``Config`` from the CLI's parsed arguments."""
+    return Config(
+        device=args.device,
+        dtype=args.dtype,
+        batch=args.batch,
+        heads=args.heads,
+        head_dim=args.head_dim,
+        tokens=tuple(args.tokens),
+        modes=tuple(args.modes),
+        causal={"both": (False, True), "yes": (True,), "no": (False,)}[args.causal],
+        repeats=args.repeats,
+        warmup=args.warmup,
+        threads=args.threads,
+        only=tuple(args.only or ()),
+    )

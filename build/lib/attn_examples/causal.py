@@ -1,0 +1,121 @@
+"""Causal (masked) self-attention: the chapter "causal-attention".
+
+A language model that predicts the next token must not look at the tokens
+after the one it is predicting from. Causal attention gives every future
+position a weight of exactly zero, either by renormalising after the
+softmax or, more simply, by setting future scores to −∞ before it.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import math
+
+import torch
+from torch import nn
+
+from attn_examples._checks import (
+    check_float_tensor,
+    check_module_input,
+    check_positive_int,
+    check_probability,
+)
+
+# --8<-- [end:imports]
+
+
+# --8<-- [start:masks]
+def causal_mask(tokens: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Boolean ``(tokens, tokens)`` matrix, True where query ``i`` may see key ``j`` (``j ≤ i``).
+
+    >>> causal_mask(3)
+    tensor([[ True, False, False],
+            [ True,  True, False],
+            [ True,  True,  True]])
+    """
+    check_positive_int("tokens", tokens)
+    return torch.ones(tokens, tokens, dtype=torch.bool, device=device).tril()
+
+
+def _check_square_scores(scores: torch.Tensor) -> None:
+    check_float_tensor(
+        "scores",
+        scores,
+        shapes={2: "(tokens, tokens)", 3: "(batch, tokens, tokens)", 4: "(batch, heads, tokens, tokens)"},
+    )
+    if scores.shape[-1] != scores.shape[-2]:
+        raise ValueError(f"causal masking needs square scores (tokens, tokens), got {tuple(scores.shape)}")
+
+
+def causal_weights_renormalised(scores: torch.Tensor) -> torch.Tensor:
+    """Method 1: softmax over all keys, zero the future, divide each row by its new sum.
+
+    >>> causal_weights_renormalised(torch.zeros(3, 3))
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.5000, 0.5000, 0.0000],
+            [0.3333, 0.3333, 0.3333]])
+    """
+    _check_square_scores(scores)
+    weights = torch.softmax(scores, dim=-1)
+    masked = weights * causal_mask(scores.shape[-1], scores.device)
+    return masked / masked.sum(dim=-1, keepdim=True)
+
+
+def causal_weights_masked(scores: torch.Tensor) -> torch.Tensor:
+    """Method 2: set future scores to −∞, then one softmax (e^−∞ = 0).
+
+    >>> causal_weights_masked(torch.zeros(3, 3))
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.5000, 0.5000, 0.0000],
+            [0.3333, 0.3333, 0.3333]])
+    """
+    _check_square_scores(scores)
+    future = ~causal_mask(scores.shape[-1], scores.device)
+    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+
+
+# --8<-- [end:masks]
+
+
+# --8<-- [start:module]
+class CausalAttention(nn.Module):
+    """One causal self-attention head for batches ``(batch, tokens, d_in)``.
+
+    The mask for the longest allowed input, ``context_length`` tokens, is made
+    once and registered as a buffer: it moves with the module between devices
+    and is sliced to the length of each input. Dropout is applied to the
+    attention weights in training mode only.
+
+    >>> torch.manual_seed(123)
+    <torch._C.Generator object at ...>
+    >>> ca = CausalAttention(d_in=3, d_out=2, context_length=6)
+    >>> ca(torch.rand(2, 6, 3)).shape
+    torch.Size([2, 6, 2])
+    """
+
+    def __init__(
+        self, d_in: int, d_out: int, context_length: int, dropout: float = 0.0, qkv_bias: bool = False
+    ) -> None:
+        super().__init__()
+        for name, value in (("d_in", d_in), ("d_out", d_out), ("context_length", context_length)):
+            check_positive_int(name, value)
+        self.d_in = d_in
+        self.context_length = context_length
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.dropout = nn.Dropout(check_probability("dropout", dropout))
+        # True above the diagonal: the future that each query must not see
+        self.register_buffer("mask", ~causal_mask(context_length))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
+        tokens = x.shape[-2]
+        queries, keys, values = self.W_query(x), self.W_key(x), self.W_value(x)
+        scores = queries @ keys.transpose(-2, -1) / math.sqrt(keys.shape[-1])
+        scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
+        weights = self.dropout(torch.softmax(scores, dim=-1))
+        return weights @ values
+
+
+# --8<-- [end:module]

@@ -1,0 +1,61 @@
+"""Cross-attention: the chapter "cross-attention".
+
+Queries come from one sequence and keys and values from another, which may
+have a different length and even a different embedding size. This is how a
+decoder reads the encoder's output in an encoder–decoder Transformer.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import torch
+from torch import nn
+
+from attn_examples._checks import check_module_input, check_positive_int
+from attn_examples.self_attention import scaled_dot_product_attention
+
+# --8<-- [end:imports]
+
+
+# --8<-- [start:module]
+class CrossAttention(nn.Module):
+    """Attention of ``x_1``'s tokens (queries) over ``x_2``'s tokens (keys and values).
+
+    ``x_1`` has shape ``(batch, tokens_1, d_in)`` and ``x_2``
+    ``(batch, tokens_2, d_in_kv)``, with ``d_in_kv = d_in`` unless given. The
+    output has one row per token of ``x_1``: ``(batch, tokens_1, d_v)``.
+
+    >>> torch.manual_seed(123)
+    <torch._C.Generator object at ...>
+    >>> cross = CrossAttention(d_in=3, d_out=2, d_v=4)
+    >>> cross(torch.rand(1, 6, 3), torch.rand(1, 8, 3)).shape
+    torch.Size([1, 6, 4])
+    """
+
+    def __init__(
+        self, d_in: int, d_out: int, d_v: int | None = None, d_in_kv: int | None = None, qkv_bias: bool = False
+    ) -> None:
+        super().__init__()
+        d_v = d_out if d_v is None else d_v
+        d_in_kv = d_in if d_in_kv is None else d_in_kv
+        for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v), ("d_in_kv", d_in_kv)):
+            check_positive_int(name, value)
+        self.d_in, self.d_in_kv = d_in, d_in_kv
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in_kv, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in_kv, d_v, bias=qkv_bias)
+
+    def forward(self, x_1: torch.Tensor, x_2: torch.Tensor) -> torch.Tensor:
+        check_module_input("x_1", x_1, d_in=self.d_in, like=self.W_query.weight)
+        check_module_input("x_2", x_2, d_in=self.d_in_kv, like=self.W_key.weight)
+        if x_1.dim() != x_2.dim() or x_1.shape[:-2] != x_2.shape[:-2]:
+            raise ValueError(
+                f"x_1 and x_2 must have the same batch shape, got {tuple(x_1.shape)} and {tuple(x_2.shape)}"
+            )
+        queries = self.W_query(x_1)  # one query per token of x_1
+        keys = self.W_key(x_2)  # keys and values from x_2
+        values = self.W_value(x_2)
+        return scaled_dot_product_attention(queries, keys, values)
+
+
+# --8<-- [end:module]

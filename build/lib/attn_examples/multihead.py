@@ -1,0 +1,178 @@
+"""Multi-head attention: the chapter "multi-head-attention".
+
+Several attention heads look at the same tokens with different projections.
+The wrapper runs separate single-head modules and concatenates their outputs;
+``MultiHeadAttention`` does the same work in one pass by splitting the
+projected features into heads, and mixes the heads with an output projection.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from attn_examples._checks import check_module_input, check_positive_int, check_probability
+from attn_examples.causal import CausalAttention, causal_mask
+
+# --8<-- [end:imports]
+
+
+# --8<-- [start:wrapper]
+class MultiHeadAttentionWrapper(nn.Module):
+    """``num_heads`` independent ``CausalAttention`` heads, outputs concatenated.
+
+    Each head produces ``d_out`` features, so the output has
+    ``num_heads * d_out`` features.
+
+    >>> torch.manual_seed(123)
+    <torch._C.Generator object at ...>
+    >>> mha = MultiHeadAttentionWrapper(d_in=3, d_out=2, context_length=6, num_heads=2)
+    >>> mha(torch.rand(2, 6, 3)).shape
+    torch.Size([2, 6, 4])
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        context_length: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        qkv_bias: bool = False,
+    ) -> None:
+        super().__init__()
+        check_positive_int("num_heads", num_heads)
+        self.heads = nn.ModuleList(
+            CausalAttention(d_in, d_out, context_length, dropout, qkv_bias) for _ in range(num_heads)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([head(x) for head in self.heads], dim=-1)
+
+
+# --8<-- [end:wrapper]
+
+
+# --8<-- [start:split_heads]
+class MultiHeadAttention(nn.Module):
+    """Multi-head self-attention in one pass: ``d_out`` features split into ``num_heads`` heads.
+
+    Input ``(batch, tokens, d_in)``, output ``(batch, tokens, d_out)``. With
+    ``causal=True`` (the default) a token attends only to itself and earlier
+    tokens. ``fused=True`` (the default) computes the heads with PyTorch's
+    fused ``scaled_dot_product_attention``; ``fused=False`` spells out the
+    same computation with explicit matrix products.
+
+    >>> torch.manual_seed(123)
+    <torch._C.Generator object at ...>
+    >>> mha = MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
+    >>> mha(torch.rand(2, 6, 3)).shape
+    torch.Size([2, 6, 4])
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        context_length: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        qkv_bias: bool = False,
+        causal: bool = True,
+        fused: bool = True,
+    ) -> None:
+        super().__init__()
+        for name, value in (
+            ("d_in", d_in),
+            ("d_out", d_out),
+            ("context_length", context_length),
+            ("num_heads", num_heads),
+        ):
+            check_positive_int(name, value)
+        if d_out % num_heads != 0:
+            raise ValueError(f"d_out must be divisible by num_heads, got d_out={d_out} and num_heads={num_heads}")
+        self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
+        self.head_dim = d_out // num_heads
+        self.context_length, self.causal, self.fused = context_length, causal, fused
+        self.dropout_p = check_probability("dropout", dropout)
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.out_proj = nn.Linear(d_out, d_out)
+        self.register_buffer("mask", ~causal_mask(context_length), persistent=False)
+
+    def _split_heads(self, t: torch.Tensor) -> torch.Tensor:
+        # (batch, tokens, d_out) -> (batch, heads, tokens, head_dim)
+        batch, tokens, _ = t.shape
+        return t.view(batch, tokens, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (batch, tokens, d_in), got {tuple(x.shape)}")
+        batch, tokens, _ = x.shape
+        queries = self._split_heads(self.W_query(x))
+        keys = self._split_heads(self.W_key(x))
+        values = self._split_heads(self.W_value(x))
+        dropout_p = self.dropout_p if self.training else 0.0
+        if self.fused:
+            context = F.scaled_dot_product_attention(queries, keys, values, dropout_p=dropout_p, is_causal=self.causal)
+        else:
+            scores = queries @ keys.transpose(-2, -1) / math.sqrt(self.head_dim)
+            if self.causal:
+                scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
+            weights = F.dropout(torch.softmax(scores, dim=-1), p=dropout_p)
+            context = weights @ values
+        # (batch, heads, tokens, head_dim) -> (batch, tokens, d_out): heads side by side
+        context = context.transpose(1, 2).reshape(batch, tokens, self.d_out)
+        return self.out_proj(context)
+
+
+# --8<-- [end:split_heads]
+
+
+# --8<-- [start:to_torch]
+def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
+    """A ``torch.nn.MultiheadAttention`` (``batch_first``) holding ``mha``'s weights.
+
+    PyTorch packs the three input projections into one ``in_proj_weight`` of
+    shape ``(3 * d_out, d_in)``, in the order query, key, value. It needs
+    ``d_in == d_out`` (its queries and outputs share one size).
+
+    >>> mha = MultiHeadAttention(4, 4, context_length=5, num_heads=2).eval()
+    >>> torch_mha = to_torch_multihead(mha).eval()
+    >>> x = torch.rand(1, 5, 4)
+    >>> mask = torch.ones(5, 5, dtype=torch.bool).triu(1)
+    >>> theirs, _ = torch_mha(x, x, x, attn_mask=mask, need_weights=False)
+    >>> torch.allclose(mha(x), theirs, atol=1e-6)
+    True
+    """
+    if not isinstance(mha, MultiHeadAttention):
+        raise TypeError(f"expected a MultiHeadAttention, got {type(mha).__name__}")
+    if mha.d_in != mha.d_out:
+        raise ValueError(f"nn.MultiheadAttention needs d_in == d_out, got d_in={mha.d_in} and d_out={mha.d_out}")
+    weight = mha.W_query.weight
+    torch_mha = nn.MultiheadAttention(
+        mha.d_out,
+        mha.num_heads,
+        dropout=mha.dropout_p,
+        bias=True,
+        batch_first=True,
+        device=weight.device,
+        dtype=weight.dtype,
+    )
+    projections = (mha.W_query, mha.W_key, mha.W_value)
+    with torch.no_grad():
+        torch_mha.in_proj_weight.copy_(torch.cat([p.weight for p in projections]))
+        biases = [p.bias if p.bias is not None else torch.zeros_like(p.weight[:, 0]) for p in projections]
+        torch_mha.in_proj_bias.copy_(torch.cat(biases))
+        torch_mha.out_proj.weight.copy_(mha.out_proj.weight)
+        torch_mha.out_proj.bias.copy_(mha.out_proj.bias)
+    return torch_mha
+
+
+# --8<-- [end:to_torch]

@@ -1,0 +1,238 @@
+"""Trainable self-attention and scaled dot-product attention: the chapter "scaled-dot-product".
+
+Three learned matrices project each token into a query, a key and a value.
+Scores are dot products of queries with keys, divided by the square root of
+the key size, and the softmax of the scores weights the values.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import math
+
+import torch
+from torch import nn
+
+from attn_examples._checks import (
+    check_float_tensor,
+    check_module_input,
+    check_positive_int,
+    check_probability,
+    check_same_device_and_dtype,
+)
+
+# --8<-- [end:imports]
+
+
+# --8<-- [start:functional]
+def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax of the scaled scores ``q kᵀ / √d_k``; ``mask`` is True where a query may look.
+
+    ``q`` has shape ``(..., tokens_q, d_k)`` and ``k`` ``(..., tokens_k, d_k)``;
+    the weights have shape ``(..., tokens_q, tokens_k)`` and each row sums to 1.
+
+    >>> q = torch.tensor([[1.0, 0.0]])
+    >>> k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> attention_weights(q, k)
+    tensor([[0.6698, 0.3302]])
+    """
+    check_float_tensor(
+        "q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)", 4: "(batch, heads, tokens_q, d_k)"}
+    )
+    check_float_tensor("k", k, shapes={q.dim(): "with the same rank as q"})
+    check_same_device_and_dtype(q=q, k=k)
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same size d_k, got {q.shape[-1]} and {k.shape[-1]}")
+    scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            raise TypeError("mask must be a boolean tensor, True where a query may attend to a key")
+        if not mask.any(dim=-1).all():
+            raise ValueError("mask leaves a query with no key to attend to (a row with no True)")
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1)
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """``softmax(q kᵀ / √d_k) v``, like ``torch.nn.functional.scaled_dot_product_attention``.
+
+    ``mask`` (boolean, broadcastable to ``(..., tokens_q, tokens_k)``) is True
+    where a query may attend to a key. ``dropout_p`` zeroes that fraction of
+    the weights and scales the others by ``1 / (1 - dropout_p)``.
+
+    >>> q = k = v = torch.eye(2)
+    >>> scaled_dot_product_attention(q, k, v)
+    tensor([[0.6698, 0.3302],
+            [0.3302, 0.6698]])
+    """
+    check_probability("dropout_p", dropout_p)
+    weights = attention_weights(q, k, mask)
+    check_float_tensor("v", v, shapes={q.dim(): "with the same rank as q"})
+    check_same_device_and_dtype(q=q, v=v)
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
+    if dropout_p > 0.0:
+        weights = torch.nn.functional.dropout(weights, p=dropout_p)
+    return weights @ v
+
+
+# --8<-- [end:functional]
+
+
+# --8<-- [start:v1]
+class SelfAttentionV1(nn.Module):
+    """Self-attention with its three projection matrices as plain ``nn.Parameter``s.
+
+    Queries and keys have ``d_out`` features; values have ``d_v`` (``d_out``
+    when omitted), which is also the size of the output.
+
+    >>> torch.manual_seed(123)
+    <torch._C.Generator object at ...>
+    >>> sa = SelfAttentionV1(d_in=3, d_out=2)
+    >>> sa(torch.rand(6, 3)).shape
+    torch.Size([6, 2])
+    """
+
+    def __init__(self, d_in: int, d_out: int, d_v: int | None = None) -> None:
+        super().__init__()
+        d_v = d_out if d_v is None else d_v
+        for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
+            check_positive_int(name, value)
+        self.d_in = d_in
+        self.W_query = nn.Parameter(torch.rand(d_in, d_out))
+        self.W_key = nn.Parameter(torch.rand(d_in, d_out))
+        self.W_value = nn.Parameter(torch.rand(d_in, d_v))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_module_input("x", x, d_in=self.d_in, like=self.W_query)
+        queries = x @ self.W_query
+        keys = x @ self.W_key
+        values = x @ self.W_value
+        scores = queries @ keys.transpose(-2, -1)
+        weights = torch.softmax(scores / math.sqrt(keys.shape[-1]), dim=-1)
+        return weights @ values
+
+
+# --8<-- [end:v1]
+
+
+# --8<-- [start:v2]
+class SelfAttentionV2(nn.Module):
+    """Self-attention with ``nn.Linear`` projections (no bias unless ``qkv_bias``).
+
+    ``nn.Linear`` initialises its weights with a scale that suits training and
+    computes ``x @ W.T``, so its ``weight`` has shape ``(d_out, d_in)``.
+
+    >>> torch.manual_seed(789)
+    <torch._C.Generator object at ...>
+    >>> sa = SelfAttentionV2(d_in=3, d_out=2)
+    >>> sa(torch.rand(2, 6, 3)).shape
+    torch.Size([2, 6, 2])
+    """
+
+    def __init__(self, d_in: int, d_out: int, d_v: int | None = None, qkv_bias: bool = False) -> None:
+        super().__init__()
+        d_v = d_out if d_v is None else d_v
+        for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
+            check_positive_int(name, value)
+        self.d_in = d_in
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_v, bias=qkv_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight)
+        queries = self.W_query(x)
+        keys = self.W_key(x)
+        values = self.W_value(x)
+        return scaled_dot_product_attention(queries, keys, values)
+
+
+# --8<-- [end:v2]
+
+
+# --8<-- [start:transfer]
+def v1_from_v2(v2: SelfAttentionV2) -> SelfAttentionV1:
+    """Build a ``SelfAttentionV1`` that computes exactly what ``v2`` computes.
+
+    ``nn.Linear`` stores ``W.T``, so each weight is transposed on the way.
+
+    >>> v2 = SelfAttentionV2(3, 2)
+    >>> x = torch.rand(6, 3)
+    >>> torch.allclose(v1_from_v2(v2)(x), v2(x))
+    True
+    """
+    if not isinstance(v2, SelfAttentionV2):
+        raise TypeError(f"expected a SelfAttentionV2, got {type(v2).__name__}")
+    if v2.W_query.bias is not None:
+        raise ValueError("SelfAttentionV1 has no biases: only a SelfAttentionV2 built with qkv_bias=False converts")
+    v1 = SelfAttentionV1(v2.d_in, v2.W_query.out_features, v2.W_value.out_features)
+    v1.to(device=v2.W_query.weight.device, dtype=v2.W_query.weight.dtype)
+    with torch.no_grad():
+        for name in ("W_query", "W_key", "W_value"):
+            getattr(v1, name).copy_(getattr(v2, name).weight.T)
+    return v1
+
+
+# --8<-- [end:transfer]
+
+
+# --8<-- [start:life_is_short]
+SENTENCE = "Life is short, eat dessert first"
+
+
+def embed_sentence(sentence: str = SENTENCE, d: int = 3, seed: int = 123) -> torch.Tensor:
+    """Embed each word of ``sentence`` with a seeded ``nn.Embedding`` over its own vocabulary.
+
+    Words are numbered in alphabetical order; the embedding table has one row
+    per distinct word, drawn on the CPU from ``seed``.
+
+    >>> embed_sentence().shape
+    torch.Size([6, 3])
+    """
+    words = sentence.replace(",", "").split()
+    if not words:
+        raise ValueError("sentence must contain at least one word")
+    vocabulary = {word: i for i, word in enumerate(sorted(set(words)))}
+    ids = torch.tensor([vocabulary[word] for word in words])
+    torch.manual_seed(seed)
+    embedding = nn.Embedding(len(vocabulary), d)
+    return embedding(ids).detach()
+
+
+# --8<-- [end:life_is_short]
+
+
+# --8<-- [start:why_scale]
+def scaling_statistics(d_k: int, tokens: int = 8, samples: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Measure what dividing by √d_k does to random scores of size-``d_k`` vectors.
+
+    Queries and keys have independent standard normal entries. Returns the
+    variance of ``q·k`` before and after scaling, and the mean largest softmax
+    weight over ``tokens`` keys before and after scaling (1.0 means one key
+    takes all the weight).
+
+    >>> {name: round(value, 2) for name, value in scaling_statistics(64).items()}
+    {'variance': 63.12, 'variance_scaled': 0.99, 'max_weight': 0.87, 'max_weight_scaled': 0.36}
+    """
+    check_positive_int("d_k", d_k)
+    generator = torch.Generator().manual_seed(seed)
+    q = torch.randn(samples, 1, d_k, generator=generator, dtype=torch.float64)
+    k = torch.randn(samples, tokens, d_k, generator=generator, dtype=torch.float64)
+    scores = (q @ k.transpose(-2, -1)).squeeze(1)
+    scaled = scores / math.sqrt(d_k)
+    return {
+        "variance": scores.var().item(),
+        "variance_scaled": scaled.var().item(),
+        "max_weight": torch.softmax(scores, dim=-1).amax(dim=-1).mean().item(),
+        "max_weight_scaled": torch.softmax(scaled, dim=-1).amax(dim=-1).mean().item(),
+    }
+
+
+# --8<-- [end:why_scale]

@@ -1,0 +1,185 @@
+"""Attention without trainable weights: the chapter "simple-attention".
+
+Every token's embedding serves as its own query, key and value. The score of
+a token for a query is a dot product, the softmax turns the scores into
+weights that sum to one, and the context vector is the weighted sum of the
+embeddings. The functions below do this for one query (and once more with
+plain loops), then for all tokens at once with two matrix products.
+"""
+
+from __future__ import annotations
+
+# --8<-- [start:imports]
+import math
+
+import torch
+
+from attn_examples._checks import (
+    check_bool,
+    check_float_tensor,
+    check_last_dims_match,
+    check_same_device_and_dtype,
+)
+
+# --8<-- [end:imports]
+
+# --8<-- [start:embeddings]
+TOKENS = ("Hello", "shiny", "sun!")
+
+
+def hello_shiny_sun(device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Return the 3-d embeddings of "Hello shiny sun!", one row per token.
+
+    >>> hello_shiny_sun()
+    tensor([[0.3400, 0.2200, 0.5400],
+            [0.5300, 0.3400, 0.9800],
+            [0.2900, 0.5400, 0.9300]])
+    """
+    rows = [
+        [0.34, 0.22, 0.54],  # Hello
+        [0.53, 0.34, 0.98],  # shiny
+        [0.29, 0.54, 0.93],  # sun!
+    ]
+    return torch.tensor(rows, device=device, dtype=dtype)
+
+
+# --8<-- [end:embeddings]
+
+
+# --8<-- [start:one_query]
+def _check_query_and_inputs(query: torch.Tensor, inputs: torch.Tensor) -> None:
+    check_float_tensor("query", query, shapes={1: "(d,)"})
+    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)"})
+    check_last_dims_match("query", query, "inputs", inputs)
+    check_same_device_and_dtype(query=query, inputs=inputs)
+
+
+def attention_scores(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Dot product of ``query`` (shape ``(d,)``) with every row of ``inputs`` (``(tokens, d)``).
+
+    >>> x = hello_shiny_sun()
+    >>> attention_scores(x[1], x)
+    tensor([0.7842, 1.3569, 1.2487])
+    """
+    _check_query_and_inputs(query, inputs)
+    return inputs @ query
+
+
+def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Turn scores into positive weights that sum to one along ``dim``.
+
+    Subtracting the maximum first changes nothing mathematically (it cancels
+    in the ratio) but keeps ``exp`` from overflowing on large scores.
+
+    >>> softmax(torch.tensor([0.7842, 1.3569, 1.2487]))
+    tensor([0.2291, 0.4063, 0.3646])
+    >>> softmax(torch.tensor([1000.0, 1000.0]))
+    tensor([0.5000, 0.5000])
+    """
+    check_float_tensor("scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)", 3: "(batch, tokens, tokens)"})
+    shifted = scores - scores.amax(dim=dim, keepdim=True)
+    exponentials = shifted.exp()
+    return exponentials / exponentials.sum(dim=dim, keepdim=True)
+
+
+def context_vector(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Weighted sum of the rows of ``inputs``, weighted by softmax of their scores.
+
+    >>> x = hello_shiny_sun()
+    >>> context_vector(x[1], x)
+    tensor([0.3990, 0.3854, 0.8610])
+    """
+    weights = softmax(attention_scores(query, inputs))
+    return weights @ inputs
+
+
+# --8<-- [end:one_query]
+
+
+# --8<-- [start:loops]
+def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """The same context vector as ``context_vector``, spelled out with Python loops.
+
+    Slow, and only here to show every multiplication and addition.
+
+    >>> x = hello_shiny_sun()
+    >>> context_vector_loop(x[1], x)
+    tensor([0.3990, 0.3854, 0.8610])
+    """
+    _check_query_and_inputs(query, inputs)
+    rows = inputs.tolist()
+    q = query.tolist()
+    scores = [sum(r_k * q_k for r_k, q_k in zip(row, q)) for row in rows]
+    largest = max(scores)
+    exponentials = [math.exp(s - largest) for s in scores]
+    total = sum(exponentials)
+    weights = [e / total for e in exponentials]
+    context = [sum(w * row[k] for w, row in zip(weights, rows)) for k in range(len(q))]
+    return torch.tensor(context, dtype=inputs.dtype, device=inputs.device)
+
+
+# --8<-- [end:loops]
+
+
+# --8<-- [start:all_tokens]
+def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
+    """Scores of every token (row) for every token (column): ``X Xᵀ``.
+
+    ``inputs`` has shape ``(tokens, d)`` or ``(batch, tokens, d)``. Two options
+    used by later chapters (and by the attention explorer): ``scaled=True``
+    divides the scores by ``√d``; ``causal=True`` sets the scores of later
+    tokens (above the diagonal) to ``-inf``, so that they get zero weight.
+
+    >>> x = hello_shiny_sun(dtype=torch.float64)
+    >>> score_matrix(x)[1]
+    tensor([0.7842, 1.3569, 1.2487], dtype=torch.float64)
+    >>> score_matrix(x, scaled=True, causal=True)
+    tensor([[0.2630,   -inf,   -inf],
+            [0.4528, 0.7834,   -inf],
+            [0.4155, 0.7209, 0.7163]], dtype=torch.float64)
+    """
+    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)", 3: "(batch, tokens, d)"})
+    check_bool("scaled", scaled)
+    check_bool("causal", causal)
+    scores = inputs @ inputs.transpose(-2, -1)
+    if scaled:
+        scores = scores / math.sqrt(inputs.shape[-1])
+    if causal:
+        tokens = inputs.shape[-2]
+        later = torch.ones(tokens, tokens, dtype=torch.bool, device=inputs.device).triu(diagonal=1)
+        scores = scores.masked_fill(later, float("-inf"))
+    return scores
+
+
+def attention_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
+    """Softmax weights of every token (row) for every token (column).
+
+    ``inputs`` has shape ``(tokens, d)`` or ``(batch, tokens, d)``; the result
+    has shape ``(tokens, tokens)`` or ``(batch, tokens, tokens)``. ``scaled``
+    and ``causal`` are the options of ``score_matrix``; a masked score gets
+    weight 0 (the diagonal is never masked, so every row has a finite maximum).
+
+    >>> attention_matrix(hello_shiny_sun())
+    tensor([[0.2709, 0.3763, 0.3528],
+            [0.2291, 0.4063, 0.3646],
+            [0.2283, 0.3874, 0.3843]])
+    >>> attention_matrix(hello_shiny_sun(), causal=True)
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.3606, 0.6394, 0.0000],
+            [0.2283, 0.3874, 0.3843]])
+    """
+    return softmax(score_matrix(inputs, scaled=scaled, causal=causal), dim=-1)
+
+
+def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
+    """Context vectors of all tokens at once: ``softmax(X Xᵀ) X``.
+
+    >>> context_vectors(hello_shiny_sun())[1]
+    tensor([0.3990, 0.3854, 0.8610])
+    >>> context_vectors(hello_shiny_sun(), scaled=True)[1]
+    tensor([0.3938, 0.3783, 0.8434])
+    """
+    return attention_matrix(inputs, scaled=scaled, causal=causal) @ inputs
+
+
+# --8<-- [end:all_tokens]
