@@ -108,7 +108,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         with svg.open(encoding="utf-8") as f:
             size = _SVG_SIZE.search(f.read(2048))
         if size:  # matplotlib writes points; a CSS pixel is 3/4 of a point
-            _sizes[svg.relative_to(folder).as_posix()] = tuple(round(float(v) * 4 / 3) for v in size.groups())
+            width, height = (round(float(v) * 4 / 3) for v in size.groups())
+            _sizes[svg.relative_to(folder).as_posix()] = width, height
     return files
 
 

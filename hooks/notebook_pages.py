@@ -27,7 +27,8 @@ from mkdocs.structure.toc import AnchorLink
 from pymdownx.slugs import slugify
 
 if ".ipynb" not in mkdocs.utils.markdown_extensions:
-    mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, ".ipynb")
+    # mkdocs leaves this tuple unannotated, so its type is inferred as exactly five strings
+    mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, ".ipynb")  # type: ignore[assignment]
 
 _slugify = slugify(case="lower")
 _HEADING = re.compile(r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">', re.S)
@@ -60,6 +61,6 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     toc = list(_flatten(page.toc))
     if len(toc) != len(anchors):
         raise PluginError(f"{page.file.src_uri}: {len(toc)} TOC entries but {len(anchors)} headings")
-    for item, anchor in zip(toc, anchors):
+    for item, anchor in zip(toc, anchors, strict=True):
         item.id = anchor
     return html

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 import yaml
@@ -42,6 +43,14 @@ JOURNEY_EMBEDDINGS = (
 )
 
 Text = Callable[[str], str]
+
+
+class _Labels(TypedDict):
+    """The axis and colour bar labels every figure passes to ``attention_heatmap`` or ``heads_heatmaps``."""
+
+    xlabel: str
+    ylabel: str
+    colorbar_label: str
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ def _positions(tokens: int) -> list[str]:
     return [str(t) for t in range(1, tokens + 1)]
 
 
-def _labels(text: Text) -> dict[str, str]:
+def _labels(text: Text) -> _Labels:
     return {"xlabel": text("key"), "ylabel": text("query"), "colorbar_label": text("weight")}
 
 

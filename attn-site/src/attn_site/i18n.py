@@ -19,6 +19,10 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
 
 SOURCE = "en"
 TRANSLATIONS = ("it", "zh", "ko", "vi")
@@ -49,7 +53,7 @@ def split_source(src_uri: str) -> tuple[str, str, str] | None:
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 and parts[1] in LANGUAGES else None
 
 
-def build_order(config: object) -> list[str]:
+def build_order(config: MkDocsConfig) -> list[str]:
     """The languages an MkDocs build makes, in order: mkdocs-static-i18n builds the default one first."""
     plugin = config.plugins.get("i18n")
     if plugin is None:

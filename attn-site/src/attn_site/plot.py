@@ -13,10 +13,14 @@ import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from attn_examples._checks import check_bool, check_float_tensor
+
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn: it is an optional extra
+    from matplotlib.typing import RcKeyType
 
 
 # --8<-- [start:themes]
@@ -44,7 +48,7 @@ ANNOTATE_UP_TO = 10  # tokens per axis up to which every cell shows its value
 # --8<-- [end:themes]
 
 # text stays text (the reader's browser draws any script); short font list; ids reproducible
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "attn-examples",
     "font.family": "sans-serif",

@@ -108,7 +108,7 @@ def _module_outputs(module: nn.Module, inputs: Sequence[torch.Tensor], d_out: to
     out = module(*leaves)
     names = [f"input {i}" for i in range(len(leaves))] + [name for name, _ in module.named_parameters()]
     grads = torch.autograd.grad(out, [*leaves, *module.parameters()], d_out)
-    return {"output": {"output": out.detach()}, "gradients": dict(zip(names, grads))}
+    return {"output": {"output": out.detach()}, "gradients": dict(zip(names, grads, strict=True))}
 
 
 def _kernel_outputs(
@@ -117,7 +117,7 @@ def _kernel_outputs(
     leaves = [t.detach().requires_grad_() for t in (q, k, v)]
     out = fn(*leaves)
     grads = torch.autograd.grad(out, leaves, d_out)
-    return {"output": {"output": out.detach()}, "gradients": dict(zip(("dq", "dk", "dv"), grads))}
+    return {"output": {"output": out.detach()}, "gradients": dict(zip(("dq", "dk", "dv"), grads, strict=True))}
 
 
 def _simple_one_query(device: torch.device, dtype: torch.dtype) -> Outputs:
@@ -471,7 +471,7 @@ def _measure(example: Example, device: torch.device, with_device: bool) -> dict[
             # without a float64 kernel (Triton), the CPU reference's float64 says nothing about the example
             "cpu_f32_vs_f64": max_difference(cpu32, cpu64, part) if cpu64 and not example.reference else None,
             "device_f32_vs_cpu_f32": max_difference(dev32, cpu32, part) if dev32 else None,
-            "device_f64_vs_cpu_f64": max_difference(dev64, cpu64, part) if dev64 else None,
+            "device_f64_vs_cpu_f64": max_difference(dev64, cpu64, part) if dev64 and cpu64 is not None else None,
             "tensors": sorted(cpu32[part]),
         }
     if example.by_design and dev32 is not None:
@@ -572,7 +572,7 @@ def _heading(env: dict[str, object]) -> str:
 
 
 def _cell(record: dict[str, object], part: str, column: str, env: dict[str, object]) -> str:
-    values = record[part]
+    values = cast(dict[str, float | None], record[part])
     if column != "cpu_f32_vs_f64" and str(env["device"]) == "cpu":
         return NOT_MEASURED
     if column != "cpu_f32_vs_f64" and record.get("not_run"):
