@@ -8,8 +8,8 @@ same pinned version) once per build in a Node process, and writes its HTML and M
 the stylesheet and fonts still come from the site. It works on the finished page, after the
 search index and the glossary links have read the page's text (with the short TeX, not KaTeX's
 markup). A formula KaTeX rejects fails the build, naming the page. Each formula is typeset once
-for all five languages, and the results are kept in ``.cache/katex.json`` for the next build. Notebook pages keep their client-side rendering
-(docs/assets/javascripts/math.js).
+for all five languages, and the results are kept in ``.cache/katex.json`` for the next build.
+Notebook pages keep their client-side rendering (docs/assets/javascripts/math.js).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _FORMULA = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=
 _DELIMITERS = {"span": ("\\(", "\\)"), "div": ("\\[", "\\]")}
 _typeset: dict[str, str] = {}
 _used: set[str] = set()  # the formulas of this build: only they are kept in the cache file
-_node: subprocess.Popen | None = None
+_node: subprocess.Popen[str] | None = None
 _root = Path.cwd()
 
 
@@ -60,6 +60,7 @@ def typeset(tex: str, display: bool) -> str:
                 text=True,
                 encoding="utf-8",
             )
+        assert _node.stdin is not None and _node.stdout is not None  # opened with pipes above
         _node.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
         _node.stdin.flush()
         answer = json.loads(_node.stdout.readline() or '{"error": "the KaTeX process stopped"}')
@@ -107,6 +108,7 @@ def on_post_build(config: MkDocsConfig) -> None:
     path.write_text(json.dumps({"katex": _katex_version(_root), "formulas": formulas}), encoding="utf-8")
     _used.clear()
     if _node is not None:
+        assert _node.stdin is not None  # opened with a pipe in typeset()
         _node.stdin.close()
         _node.wait()
         _node = None

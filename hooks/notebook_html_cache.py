@@ -8,9 +8,10 @@ and mkdocs-static-i18n runs one build per language, so every language evicts the
 and none survives to the next build. This hook caches ``mkdocs_jupyter.convert.nb2html`` and
 ``nb2md`` instead, keyed by the notebook's bytes (its executed copy, outputs included: see
 notebook_outputs.py), the conversion options and the versions of mkdocs-jupyter and nbconvert, in
-``.cache/notebook-html/``. Entries unused for a week are deleted. The first conversion a build needs starts all of them, for every language it
-builds, in worker processes (one per core; notebook_outputs.py has written every language's
-executed copy by then), and each page then takes its result.
+``.cache/notebook-html/``. Entries unused for a week are deleted. The first conversion a build
+needs starts all of them, for every language it builds, in worker processes (one per core;
+notebook_outputs.py has written every language's executed copy by then), and each page then
+takes its result.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _root = Path.cwd()
 _docs = Path.cwd() / "docs"
 _languages: list[str] = []
 _pool: ProcessPoolExecutor | None = None
-_pending: dict[Path, Future] = {}  # cache file -> its conversion under way in _pool
+_pending: dict[Path, Future[str]] = {}  # cache file -> its conversion under way in _pool
 
 
 def _cache_file(nb_path: str, options: dict[str, object], suffix: str) -> Path:
@@ -51,13 +52,19 @@ def _convert_the_others(html_options: dict[str, object]) -> None:
     """Convert every executed notebook of the build's languages in worker processes, one per core."""
     global _pool
     sources = [path.relative_to(_docs).as_posix() for path in _docs.rglob("*.ipynb")]
+
+    def language_order(path: Path) -> int:
+        split = split_source(path.name)
+        assert split is not None  # the notebooks below are the ones with a language suffix
+        return _languages.index(split[1])
+
     notebooks = sorted(  # the executed copies of the build's notebooks, the language built first, first
         (
             _root / EXECUTED / src_uri
             for src_uri in sources
             if (split := split_source(src_uri)) and split[1] in _languages and (_root / EXECUTED / src_uri).exists()
         ),
-        key=lambda path: _languages.index(split_source(path.name)[1]),
+        key=language_order,
     )
     jobs = []
     for path in notebooks:
@@ -69,8 +76,8 @@ def _convert_the_others(html_options: dict[str, object]) -> None:
         return
     if _pool is None:
         _pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
-    for function, path, options, target in jobs:
-        _pending[target] = _pool.submit(function, path, **options)
+    for function, nb_path, options, target in jobs:
+        _pending[target] = _pool.submit(function, nb_path, **options)
 
 
 def _cached(convert_notebook: Callable[..., str], suffix: str) -> Callable[..., str]:

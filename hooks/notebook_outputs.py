@@ -23,7 +23,7 @@ import nbformat
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
-from mkdocs.structure.files import Files
+from mkdocs.structure.files import File, Files
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -72,7 +72,7 @@ def _outputs(key: str, nb: nbformat.NotebookNode, source: Path, root: Path) -> l
 
 
 def _write_executed(nb: nbformat.NotebookNode, outputs: list[dict], root: Path, src_uri: str) -> Path:
-    for cell, result in zip(_code_cells(nb), outputs):
+    for cell, result in zip(_code_cells(nb), outputs, strict=True):
         cell.outputs = nbformat.from_dict(result["outputs"])
         cell.execution_count = result["execution_count"]
     target = root / CACHE / "executed-notebooks" / src_uri
@@ -84,7 +84,7 @@ def _write_executed(nb: nbformat.NotebookNode, outputs: list[dict], root: Path, 
 @event_priority(-200)  # after mkdocs-static-i18n (-100), which must still see the sources in docs/
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).parent
-    pages = []  # (file, notebook, source) of this build's language
+    pages: list[tuple[File, nbformat.NotebookNode, Path]] = []  # (file, notebook, source) of this build's language
     for file in files:
         if not file.src_uri.endswith(".ipynb") or file.abs_src_path is None:
             continue
@@ -94,7 +94,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         pages.append((file, nbformat.read(source, as_version=4), source))
     # The first language's build also writes the other languages' executed copies, so that
     # notebook_html_cache.py can convert all of them at once, in parallel.
-    others = []  # (src_uri, notebook, source)
+    others: list[tuple[str, nbformat.NotebookNode, Path]] = []  # (src_uri, notebook, source)
     languages = build_order(config)
     if pages and config.theme["language"] == languages[0]:
         docs = Path(config.docs_dir)
@@ -105,16 +105,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     # the notebooks not cached yet run side by side, one kernel each (they wait on their kernels);
     # translations share their code cells, hence their cache key: each key runs once
     src = _src_digest(root)
-    keys = [_cache_key(nb, root, src) for _, nb, _ in pages + others]
-    unique = {}
-    for key, (_, nb, source) in zip(keys, pages + others):
+    notebooks = [(nb, source) for _, nb, source in [*pages, *others]]
+    keys = [_cache_key(nb, root, src) for nb, _ in notebooks]
+    unique: dict[str, tuple[nbformat.NotebookNode, Path]] = {}
+    for key, (nb, source) in zip(keys, notebooks, strict=True):
         unique.setdefault(key, (nb, source))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         outputs = {
-            key: result for key, result in zip(unique, pool.map(lambda key: _outputs(key, *unique[key], root), unique))
+            key: result
+            for key, result in zip(unique, pool.map(lambda key: _outputs(key, *unique[key], root), unique), strict=True)
         }
-    for key, (file, nb, _) in zip(keys, pages):
+    for key, (file, nb, _) in zip(keys[: len(pages)], pages, strict=True):
         file.abs_src_path = str(_write_executed(nb, outputs[key], root, file.src_uri))
-    for key, (src_uri, nb, _) in zip(keys[len(pages) :], others):
+    for key, (src_uri, nb, _) in zip(keys[len(pages) :], others, strict=True):
         _write_executed(nb, outputs[key], root, src_uri)
     return files

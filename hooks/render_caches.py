@@ -27,6 +27,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from material.plugins.search import plugin as search
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure import pages
 from mkdocs.structure.files import Files
-from mkdocs.structure.toc import get_toc
+from mkdocs.structure.toc import AnchorLink, get_toc
 
 CACHE = Path(".cache") / "render.sqlite"  # under the folder of mkdocs.yml
 MAX_AGE_S = 7 * 24 * 3600
@@ -44,7 +45,9 @@ _VERSIONS = " ".join(
 )
 _SNIPPET = re.compile(r'^\s*-{1,}8<-{1,} "([^"]+)"', re.M)
 _highlight = getattr(highlight.Highlight.highlight, "__wrapped__", highlight.Highlight.highlight)
-_render = getattr(pages.Page.render, "__wrapped__", pages.Page.render)
+_render: Callable[[pages.Page, MkDocsConfig, Files], None] = getattr(
+    pages.Page.render, "__wrapped__", pages.Page.render
+)
 _add_entry = getattr(
     search.SearchIndex.add_entry_from_context, "__wrapped__", search.SearchIndex.add_entry_from_context
 )  # `mkdocs serve` reloads hooks
@@ -72,7 +75,7 @@ def _put(key: str, value: str) -> None:
         _db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, time.time()))
 
 
-def cached_highlight(self: highlight.Highlight, src: str, language: str, *args: object, **kwargs: object):
+def cached_highlight(self: highlight.Highlight, src: str, language: str, *args: object, **kwargs: object) -> str:
     """``Highlight.highlight`` for code blocks, cached; inline code (an element, cheap) is not."""
     if kwargs.get("inline") or (len(args) > 5 and args[5]):
         return _highlight(self, src, language, *args, **kwargs)
@@ -85,7 +88,7 @@ def cached_highlight(self: highlight.Highlight, src: str, language: str, *args: 
     return html
 
 
-def cached_add_entry(self: search.SearchIndex, page) -> None:
+def cached_add_entry(self: search.SearchIndex, page: pages.Page) -> None:
     """``SearchIndex.add_entry_from_context``, reusing the entries of an unchanged page."""
     toc = [(item.id, item.url, item.title) for item in _flatten(page.toc)]
     key = _key(
@@ -135,7 +138,7 @@ def _included(markdown: str) -> list[tuple[str, str]]:
     return included
 
 
-def _toc_tokens(items) -> list[dict]:
+def _toc_tokens(items: Iterable[AnchorLink]) -> list[dict[str, object]]:
     return [{"level": i.level, "id": i.id, "name": i.title, "children": _toc_tokens(i.children)} for i in items]
 
 
@@ -189,7 +192,7 @@ def cached_render(self: pages.Page, config: MkDocsConfig, files: Files) -> None:
     return None
 
 
-def _flatten(toc):
+def _flatten(toc: Iterable[AnchorLink]) -> Iterator[AnchorLink]:
     for item in toc:
         yield item
         yield from _flatten(item.children)
@@ -198,7 +201,7 @@ def _flatten(toc):
 cached_render.__wrapped__ = _render  # type: ignore[attr-defined]
 cached_highlight.__wrapped__ = _highlight  # type: ignore[attr-defined]
 cached_add_entry.__wrapped__ = _add_entry  # type: ignore[attr-defined]
-pages.Page.render = cached_render
+pages.Page.render = cached_render  # type: ignore[method-assign]  # the patch this hook exists for
 highlight.Highlight.highlight = cached_highlight
 search.SearchIndex.add_entry_from_context = cached_add_entry
 

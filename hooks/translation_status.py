@@ -60,7 +60,9 @@ def _language(page: Page) -> str:
 
 
 def _english_source(page: Page, config: MkDocsConfig) -> Path:
-    stem, _, suffix = split_source(page.file.src_uri)
+    split = split_source(page.file.src_uri)
+    assert split is not None  # called for translated pages only, whose names carry their language
+    stem, _, suffix = split
     return Path(config.docs_dir) / f"{stem}.{SOURCE}.{suffix}"
 
 

@@ -208,7 +208,7 @@ def test_bad_arguments_raise_clear_errors(tmp_path) -> None:
         measure("flash_attention")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Example objects"):
         run("cpu", examples=["flash_attention"])  # type: ignore[list-item]
-    with pytest.raises(TypeError, match="pathlib.Path"):
+    with pytest.raises(TypeError, match=r"pathlib\.Path"):
         write_results([], environment("cpu"), str(tmp_path))  # type: ignore[arg-type]
     (tmp_path / "bad.jsonl").write_text('{"chapter": "x"}\n')
     with pytest.raises(ValueError, match="environment line"):

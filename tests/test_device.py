@@ -46,7 +46,7 @@ def test_rounded_prints_the_same_on_every_device(device: torch.device) -> None:
 def test_rounded_detaches_and_rejects_non_tensors() -> None:
     x = torch.ones(2, requires_grad=True)
     assert not rounded(x * 2).requires_grad
-    with pytest.raises(TypeError, match="expected a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"expected a torch\.Tensor, got list"):
         rounded([1.0, 2.0])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected a real tensor"):
         rounded(torch.ones(2, dtype=torch.complex64))

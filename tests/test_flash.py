@@ -56,7 +56,7 @@ def test_tiled_backward_equals_autograd_and_passes_gradcheck(causal: bool) -> No
     d_out = randn(2, 11, 3, seed=7)
     got = torch.autograd.grad(flash_attention(q, k, v, causal=causal, block_q=4, block_k=3), (q, k, v), d_out)
     want = torch.autograd.grad(F.scaled_dot_product_attention(q, k, v, is_causal=causal), (q, k, v), d_out)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert_close(g, w)
     assert torch.autograd.gradcheck(lambda *t: flash_attention(*t, causal=causal, block_q=3, block_k=2), (q, k, v))
 

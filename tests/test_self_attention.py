@@ -87,7 +87,7 @@ def test_scaling_keeps_unit_variance_and_avoids_saturation() -> None:
 @settings(max_examples=40, deadline=None)
 @given(shape=shapes, d_out=st.integers(1, 5), seed=st.integers(0, 2**16))
 def test_weights_are_a_distribution(shape: tuple[int, int, int], d_out: int, seed: int) -> None:
-    batch, tokens, d_in = shape
+    batch, tokens, _ = shape
     q, k = randn(batch, tokens, d_out, seed=seed), randn(batch, tokens, d_out, seed=seed + 1)
     weights = attention_weights(q, k)
     assert (weights >= 0).all()

@@ -45,7 +45,7 @@ def test_forward_and_backward_match_pytorch(shape, dtype: torch.dtype, causal: b
     out = triton_flash_attention(q, k, v, causal=causal, block_m=16, block_n=32)
     got = [out, *torch.autograd.grad(out, (q, k, v), d_out)]
     exact, torch_same_dtype = _reference(q, k, v, d_out, causal)
-    for name, g, e, t in zip(("out", "dq", "dk", "dv"), got, exact, torch_same_dtype):
+    for name, g, e, t in zip(("out", "dq", "dk", "dv"), got, exact, torch_same_dtype, strict=True):
         assert g.dtype == dtype and g.shape == e.shape
         error = (g.double() - e).abs().max().item()
         if dtype == torch.float32:

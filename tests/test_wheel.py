@@ -8,6 +8,7 @@ is installed into it from a local file with ``--no-index``, which fails if it as
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -57,6 +58,12 @@ def _link_into(folder: Path, dist: Distribution) -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    project = tmp_path_factory.mktemp("project")  # built from a copy: setuptools writes build/ beside the sources
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, project / name)
+    shutil.copytree(
+        ROOT / "src" / "attn_examples", project / "src" / "attn_examples", ignore=shutil.ignore_patterns("__pycache__")
+    )
     subprocess.run(
         [
             sys.executable,
@@ -68,7 +75,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "-w",
             str(out),
-            str(ROOT),
+            str(project),
         ],
         check=True,
     )
@@ -104,5 +111,8 @@ def test_the_wheel_installs_and_imports_beside_torch_and_numpy_alone(wheel: Path
     subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "setuptools"], check=False)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-index", str(wheel)], check=True)
     imports = "; ".join(f"import attn_examples.{m}" for m in CHAPTER_MODULES)
-    check = f"{imports}; import importlib.util as u; assert u.find_spec('attn_site') is None; assert u.find_spec('mkdocs') is None"
+    check = (
+        f"{imports}; import importlib.util as u; "
+        "assert u.find_spec('attn_site') is None; assert u.find_spec('mkdocs') is None"
+    )
     subprocess.run([str(python), "-c", check], check=True, cwd=tmp_path)

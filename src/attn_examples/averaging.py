@@ -106,6 +106,8 @@ class DataDependentHead(nn.Module):
     torch.Size([4, 8, 16])
     """
 
+    future: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(self, d_in: int, head_size: int, context_length: int) -> None:
         super().__init__()
         for name, value in (("d_in", d_in), ("head_size", head_size), ("context_length", context_length)):

@@ -206,13 +206,13 @@ class ManualAttention(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, w_q, w_k, w_v, causal: bool):  # type: ignore[override]
+    def forward(ctx, x, w_q, w_k, w_v, causal: bool):
         fwd = attention_forward(x, w_q, w_k, w_v, causal)
         ctx.fwd = fwd
         return fwd.z
 
     @staticmethod
-    def backward(ctx, dz):  # type: ignore[override]
+    def backward(ctx, dz):
         grads = attention_backward(ctx.fwd, dz)
         return grads.x, grads.w_q, grads.w_k, grads.w_v, None
 

@@ -10,6 +10,7 @@ a plot.
 from __future__ import annotations
 
 # --8<-- [start:imports]
+import argparse
 import copy
 import json
 import math
@@ -20,6 +21,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +43,26 @@ DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch
 SDPA_BACKENDS = {0: "math", 1: "flash", 2: "efficient", 3: "cudnn", 4: "overrideable"}
 
 
+class Record(TypedDict):
+    """One measurement: one implementation at one (mode, causal, tokens), as ``run`` returns it."""
+
+    implementation: str
+    kind: str
+    mode: str
+    causal: bool
+    tokens: int
+    batch: int
+    heads: int
+    head_dim: int
+    dtype: str
+    device: str
+    median_ms: float
+    peak_extra_mib: float
+    max_abs_error: float
+    tflops: float | None
+    sdpa_backend: str | None
+
+
 # --8<-- [start:implementations]
 @dataclass(frozen=True)
 class Implementation:
@@ -53,7 +75,7 @@ class Implementation:
 
     name: str
     kind: str
-    make: Callable[..., Callable[..., torch.Tensor]]
+    make: Callable[..., Any]  # a kernel's make(causal) returns fn(q, k, v); a module's: see _module
     max_tokens: int | None = None
     devices: tuple[str, ...] = ("cpu", "cuda", "mps")
     causal_only: bool = False
@@ -121,6 +143,7 @@ def _module(build: Callable[[int, int, int, bool], torch.nn.Module], torch_mha: 
         module = build(d_model, heads, tokens, causal).to(device=device, dtype=dtype)
         if not torch_mha:
             return module, module
+        assert isinstance(module, MultiHeadAttention)  # the only module that torch_mha copies
         ours = module
         theirs = to_torch_multihead(ours)
         mask = causal_mask(tokens, device).logical_not() if causal else None
@@ -357,16 +380,16 @@ def _runner(call: Callable[..., torch.Tensor], args: list[torch.Tensor], grad: t
 
 
 def _max_error(results: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
-    return max((r.detach().double().cpu() - e).abs().max().item() for r, e in zip(results, reference))
+    return max((r.detach().double().cpu() - e).abs().max().item() for r, e in zip(results, reference, strict=True))
 
 
-def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, object]]:
+def run(config: Config, log: Callable[[str], None] = print) -> list[Record]:
     """Measure every implementation for every (mode, causal, tokens) of ``config``; one record each."""
     config.check()
     torch.set_num_threads(config.threads)
     device, dtype = torch.device(config.device), DTYPES[config.dtype]
     d_model = config.heads * config.head_dim
-    records = []
+    records: list[Record] = []
     for mode in config.modes:
         for causal in config.causal:
             for tokens in config.tokens:
@@ -389,7 +412,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
                         runs[impl.name] = _runner(call, [x], dx, mode)
                 # exact answers, in float64 on the CPU: one for the kernels, one per module
                 exact = _runner(
-                    lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
+                    lambda a, b, c, causal=causal: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
                     [t.double().cpu() for t in (q, k, v)],
                     d_out.double().cpu(),
                     mode,
@@ -402,7 +425,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
                 seconds = median_seconds(runs, config.repeats, config.warmup, device)
                 flops = attention_flops(config.batch, config.heads, tokens, config.head_dim, causal, mode)
                 for impl in chosen:
-                    record = {
+                    record: Record = {
                         "implementation": impl.name,
                         "kind": impl.kind,
                         "mode": mode,
@@ -430,7 +453,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[dict[str, ob
 
 
 # --8<-- [start:report]
-def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object]) -> str:
+def markdown_table(records: Iterable[Record], env: dict[str, object]) -> str:
     """One table per (mode, causal): median time per T, and its ratio to SDPA (or nn.MultiheadAttention)."""
     records = list(records)
     lines = [
@@ -462,6 +485,7 @@ def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object])
                 base = [b for b in rows if b["implementation"] == base_name and b["tokens"] == t]
                 ratio = f" (×{r['median_ms'] / base[0]['median_ms']:.2f})" if base and name != base_name else ""
                 cells.append(f"{r['median_ms']:.1f}{ratio}")
+            assert last is not None  # names holds only implementations with rows
             lines.append(
                 f"| {name} | " + " | ".join(cells) + f" | {last['peak_extra_mib']:.1f} | {last['max_abs_error']:.1e} |"
             )
@@ -472,7 +496,7 @@ PLAIN_PYTORCH = ("per-row loops", "batched matmul", "chunked (flash.py)", "flash
 H100_BF16_DENSE_TFLOPS = 989.0
 
 
-def targets_table(records: Iterable[dict[str, object]], min_tokens: int = 512) -> str:
+def targets_table(records: Iterable[Record], min_tokens: int = 512) -> str:
     """The issue's targets, checked on ``records``: one row per (mode, causal, T ≥ ``min_tokens``).
 
     On the CPU: the fastest plain-PyTorch implementation against SDPA (target
@@ -521,7 +545,7 @@ def targets_table(records: Iterable[dict[str, object]], min_tokens: int = 512) -
     return "\n".join(lines) + "\n"
 
 
-def plot(records: Iterable[dict[str, object]], path: Path) -> None:
+def plot(records: Iterable[Record], path: Path) -> None:
     """Median time against T, log-log, one panel per (mode, causal); an SVG at ``path``."""
     import matplotlib
 
@@ -531,7 +555,7 @@ def plot(records: Iterable[dict[str, object]], path: Path) -> None:
     records = list(records)
     groups = sorted({(r["mode"], r["causal"]) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4.2), squeeze=False, sharey=True)
-    for ax, (mode, causal) in zip(axes[0], groups):
+    for ax, (mode, causal) in zip(axes[0], groups, strict=True):
         for impl in IMPLEMENTATIONS:
             rows = sorted(
                 (
@@ -562,9 +586,7 @@ def plot(records: Iterable[dict[str, object]], path: Path) -> None:
 # --8<-- [end:report]
 
 
-def write_results(
-    records: list[dict[str, object]], env: dict[str, object], out_dir: Path, with_plot: bool = True
-) -> list[Path]:
+def write_results(records: list[Record], env: dict[str, object], out_dir: Path, with_plot: bool = True) -> list[Path]:
     """Write ``results.jsonl`` (environment first), ``results.md``, ``targets.md`` and ``time.svg``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     jsonl = out_dir / "results.jsonl"
@@ -583,7 +605,7 @@ def write_results(
     return paths
 
 
-def read_results(path: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
+def read_results(path: Path) -> tuple[dict[str, object], list[Record]]:
     """The environment and the records of a ``results.jsonl`` written by ``write_results``."""
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not lines or "environment" not in lines[0]:
@@ -591,7 +613,7 @@ def read_results(path: Path) -> tuple[dict[str, object], list[dict[str, object]]
     return lines[0]["environment"], lines[1:]
 
 
-def config_from_args(args: object) -> Config:
+def config_from_args(args: argparse.Namespace) -> Config:
     """Build a ``Config`` from the CLI's parsed arguments."""
     return Config(
         device=args.device,

@@ -93,6 +93,8 @@ class CausalAttention(nn.Module):
     torch.Size([2, 6, 2])
     """
 
+    mask: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(
         self, d_in: int, d_out: int, context_length: int, dropout: float = 0.0, qkv_bias: bool = False
     ) -> None:

@@ -146,14 +146,14 @@ def _flash_backward(
 
 class _FlashAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, causal: bool, scale: float, block_q: int, block_k: int):  # type: ignore[override]
+    def forward(ctx, q, k, v, causal: bool, scale: float, block_q: int, block_k: int):
         out, lse = _flash_forward(q, k, v, causal, scale, block_q, block_k)
         ctx.save_for_backward(q, k, v, out, lse)  # O(T·d): no (T, T) matrix is kept
         ctx.config = (causal, scale, block_q, block_k)
         return out
 
     @staticmethod
-    def backward(ctx, d_out):  # type: ignore[override]
+    def backward(ctx, d_out):
         q, k, v, out, lse = ctx.saved_tensors
         return (*_flash_backward(q, k, v, out, lse, d_out, *ctx.config), None, None, None, None)
 
@@ -228,13 +228,13 @@ def chunked_attention(
         rows = min(rows, max(256, -(-t_q // 4)))
     future = torch.ones(t_q, t_k, dtype=torch.bool, device=q.device).triu(diagonal=1) if causal else None
     heads = []
-    for q_h, k_h, v_h in zip(*(t.reshape(-1, *t.shape[-2:]) for t in (q, k, v))):
+    for q_h, k_h, v_h in zip(*(t.reshape(-1, *t.shape[-2:]) for t in (q, k, v)), strict=True):
         chunks = []
         for q0 in range(0, t_q, rows):
             q1 = min(q0 + rows, t_q)
             k_stop = min(q1, t_k) if causal else t_k
             s = (q_h[q0:q1] * scale) @ k_h[:k_stop].T
-            if causal:
+            if future is not None:
                 s = s.masked_fill(future[q0:q1, :k_stop], float("-inf"))
             chunks.append(torch.softmax(s, dim=-1) @ v_h[:k_stop])
         heads.append(torch.cat(chunks))

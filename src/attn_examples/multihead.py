@@ -74,6 +74,8 @@ class MultiHeadAttention(nn.Module):
     torch.Size([2, 6, 4])
     """
 
+    mask: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(
         self,
         d_in: int,
@@ -168,7 +170,9 @@ def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
     projections = (mha.W_query, mha.W_key, mha.W_value)
     with torch.no_grad():
         torch_mha.in_proj_weight.copy_(torch.cat([p.weight for p in projections]))
-        biases = [p.bias if p.bias is not None else torch.zeros_like(p.weight[:, 0]) for p in projections]
+        biases: list[torch.Tensor] = [
+            p.bias if p.bias is not None else torch.zeros_like(p.weight[:, 0]) for p in projections
+        ]
         torch_mha.in_proj_bias.copy_(torch.cat(biases))
         torch_mha.out_proj.weight.copy_(mha.out_proj.weight)
         torch_mha.out_proj.bias.copy_(mha.out_proj.bias)

@@ -109,12 +109,12 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
     _check_query_and_inputs(query, inputs)
     rows = inputs.tolist()
     q = query.tolist()
-    scores = [sum(r_k * q_k for r_k, q_k in zip(row, q)) for row in rows]
+    scores = [sum(r_k * q_k for r_k, q_k in zip(row, q, strict=True)) for row in rows]
     largest = max(scores)
     exponentials = [math.exp(s - largest) for s in scores]
     total = sum(exponentials)
     weights = [e / total for e in exponentials]
-    context = [sum(w * row[k] for w, row in zip(weights, rows)) for k in range(len(q))]
+    context = [sum(w * row[k] for w, row in zip(weights, rows, strict=True)) for k in range(len(q))]
     return torch.tensor(context, dtype=inputs.dtype, device=inputs.device)
 
 

@@ -46,7 +46,7 @@ def _forward_kernel(
     Q,
     K,
     V,
-    O,
+    O,  # noqa: E741  the output, named like Q, K and V
     LSE,  # pointers; Q, K, V, O are (batch, heads, tokens, HEAD_DIM), LSE is (batch·heads, T_Q)
     scale,
     heads,
@@ -306,7 +306,7 @@ def _forward(q, k, v, causal: bool, scale: float, block_m, block_n):
 
 
 def _backward(q, k, v, out, lse, d_out, causal: bool, scale: float, block_m, block_n):
-    batch, heads, t_q, head_dim = q.shape
+    batch, heads, t_q, _ = q.shape
     t_k = k.shape[-2]
     opts = _launch_options(q, block_m, block_n, backward=True)
     q, k, v, d_out = (t.contiguous() for t in (q, k, v, d_out))
@@ -324,14 +324,14 @@ def _backward(q, k, v, out, lse, d_out, causal: bool, scale: float, block_m, blo
 
 class _TritonFlashAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, causal: bool, scale: float, block_m, block_n):  # type: ignore[override]
+    def forward(ctx, q, k, v, causal: bool, scale: float, block_m, block_n):
         out, lse = _forward(q, k, v, causal, scale, block_m, block_n)
         ctx.save_for_backward(q, k, v, out, lse)
         ctx.config = (causal, scale, block_m, block_n)
         return out
 
     @staticmethod
-    def backward(ctx, d_out):  # type: ignore[override]
+    def backward(ctx, d_out):
         q, k, v, out, lse = ctx.saved_tensors
         return (*_backward(q, k, v, out, lse, d_out, *ctx.config), None, None, None, None)
 

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -43,7 +44,7 @@ if not (SITE / "index.html").is_file():
 class _StaticHostHandler(http.server.SimpleHTTPRequestHandler):
     """Serves site/ as a static host such as GitHub Pages does: text files gzip-compressed when accepted."""
 
-    COMPRESSED = {".html", ".css", ".js", ".svg", ".json", ".xml", ".txt"}
+    COMPRESSED: ClassVar[set[str]] = {".html", ".css", ".js", ".svg", ".json", ".xml", ".txt"}
 
     def send_head(self):  # type: ignore[override]
         path = Path(self.translate_path(self.path))

@@ -127,7 +127,9 @@ def test_internal_links_and_anchors_resolve(path: Path) -> None:
             continue
         resolved = urlsplit(urljoin(base, href))
         target = _target_file(resolved.path)
-        if not target.is_file() or (resolved.fragment and target.suffix == ".html" and unquote(resolved.fragment) not in ids_in(target)):
+        if not target.is_file() or (
+            resolved.fragment and target.suffix == ".html" and unquote(resolved.fragment) not in ids_in(target)
+        ):
             broken.append(href)
     assert not broken, f"{base}: broken links {broken}"
 

@@ -29,7 +29,8 @@ def _links(html: str) -> list[tuple[str, str, str]]:
 
 def test_first_use_in_running_text_is_linked_and_nothing_else() -> None:
     html = (
-        '<h2>Attention</h2><p><code>attention</code> <a href="x">attention</a> <span class="arithmatex">attention</span>'
+        '<h2>Attention</h2><p><code>attention</code> <a href="x">attention</a> '
+        '<span class="arithmatex">attention</span>'
         " attentional attention-like Attention, attention</p><li>each attention head and 词元</li>"
     )
     assert _links(hook.link_terms(html, TERMS, "../glossary/")) == [

@@ -68,7 +68,7 @@ def test_notebook_is_committed_without_outputs(stem: str, lang: str) -> None:
 def test_notebook_code_cells_are_identical_across_languages(stem: str, lang: str) -> None:
     english, translated = _cells(stem, "en"), _cells(stem, lang)
     assert [c["cell_type"] for c in translated] == [c["cell_type"] for c in english]
-    for a, b in zip(english, translated):
+    for a, b in zip(english, translated, strict=True):
         if a["cell_type"] == "code":
             assert "".join(b["source"]) == "".join(a["source"]), f"{stem}.{lang}: code cell {a.get('id')} differs"
         else:

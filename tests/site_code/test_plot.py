@@ -43,7 +43,7 @@ def test_heatmap_shows_every_value_labels_and_readable_text(theme: str) -> None:
     image = ax.images[0]
     shown = [float(t.get_text()) for t in ax.texts]
     assert shown == pytest.approx(weights.flatten().tolist(), abs=0.005)
-    for text, value in zip(ax.texts, weights.flatten().tolist()):  # WCAG AA for small text
+    for text, value in zip(ax.texts, weights.flatten().tolist(), strict=True):  # WCAG AA for small text
         assert _contrast(text.get_color(), image.cmap(image.norm(value))) >= 4.5
 
 
