@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -18,11 +19,11 @@ from attn_examples.agreement import (
     format_difference,
     markdown_table,
     measure,
-    read_results,
     resolve_device,
     run,
     write_results,
 )
+from attn_examples.results import AgreementRecord, read_results
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "docs" / "agreement"
@@ -47,18 +48,18 @@ TRITON = next(e for e in EXAMPLES if e.name.startswith("triton"))
 
 
 @pytest.fixture(scope="module")
-def cpu_records() -> list[dict[str, object]]:
+def cpu_records() -> list[AgreementRecord]:
     return run("cpu")
 
 
-def _by_name(records: list[dict[str, object]]) -> dict[str, dict[str, object]]:
-    return {str(r["example"]): r for r in records}
+def _by_name(records: list[AgreementRecord]) -> dict[str, AgreementRecord]:
+    return {r.example: r for r in records}
 
 
 def test_every_example_is_measured_once(cpu_records) -> None:
     names = [e.name for e in EXAMPLES]
     assert len(set(names)) == len(names), "example names must be unique: the table is checked by name"
-    assert [r["example"] for r in cpu_records] == names
+    assert [r.example for r in cpu_records] == names
     # one or more examples from every chapter module's page
     assert {e.chapter for e in EXAMPLES} >= {
         "simple-attention",
@@ -78,10 +79,8 @@ def test_every_example_is_measured_once(cpu_records) -> None:
 )
 def test_float32_agrees_with_float64_on_the_cpu(cpu_records, example) -> None:
     record = _by_name(cpu_records)[example.name]
-    parts = [p for p in agreement.PARTS if p in record]
-    assert "output" in parts
-    for part in parts:
-        difference = record[part]["cpu_f32_vs_f64"]
+    for part, differences in record.parts().items():
+        difference = differences.cpu_f32_vs_f64
         assert difference is not None and math.isfinite(difference)
         # float32 is not float64: a 0 would mean both runs computed in one precision
         assert 0 < difference < F32_VS_F64[part], (example.name, part, difference)
@@ -89,39 +88,39 @@ def test_float32_agrees_with_float64_on_the_cpu(cpu_records, example) -> None:
 
 def test_examples_with_a_backward_pass_report_gradients(cpu_records) -> None:
     records = _by_name(cpu_records)
-    with_gradients = {name for name, r in records.items() if "gradients" in r}
+    with_gradients = {name for name, r in records.items() if r.gradients is not None}
     assert with_gradients >= {e.name for e in EXAMPLES if e.chapter in ("backward-pass", "efficient-attention")}
     flash = records["flash_attention, causal, 16×16 tiles"]
-    assert flash["gradients"]["tensors"] == ["dk", "dq", "dv"]
+    assert flash.gradients is not None and flash.gradients.tensors == ("dk", "dq", "dv")
 
 
 def test_device_columns_are_absent_on_the_cpu(cpu_records) -> None:
     for record in cpu_records:
-        assert record["device"] == "cpu" and record["not_run"] is None
-        assert "differing_fraction_f32" not in record
-        for part in agreement.PARTS:
-            if part in record:
-                assert record[part]["device_f32_vs_cpu_f32"] is None
-                assert record[part]["device_f64_vs_cpu_f64"] is None
+        assert record.device == "cpu" and record.not_run is None
+        assert record.differing_fraction_f32 is None
+        for differences in record.parts().values():
+            assert differences.device_f32_vs_cpu_f32 is None
+            assert differences.device_f64_vs_cpu_f64 is None
 
 
 def test_the_triton_row_has_no_float64_column(cpu_records) -> None:
     record = _by_name(cpu_records)[TRITON.name]
-    assert record["output"]["cpu_f32_vs_f64"] is None and record["gradients"]["cpu_f32_vs_f64"] is None
+    assert record.gradients is not None
+    assert record.output.cpu_f32_vs_f64 is None and record.gradients.cpu_f32_vs_f64 is None
 
 
 def test_by_design_rows_exist_and_are_measured(cpu_records) -> None:
     records = _by_name(cpu_records)
     assert {DROPOUT.name, RANDN_ON_DEVICE.name} <= {e.name for e in BY_DESIGN}
     for example in BY_DESIGN:
-        assert records[example.name]["by_design"] is True
+        assert records[example.name].by_design is True
         assert example.note.startswith("by design")
-        assert math.isfinite(records[example.name]["output"]["cpu_f32_vs_f64"])
+        assert math.isfinite(records[example.name].output.cpu_f32_vs_f64)
     # what the page says about the CPU alone: a float64 draw is another sample, the dropout mask is not
-    assert records[RANDN_ON_DEVICE.name]["output"]["cpu_f32_vs_f64"] > 0.1
-    assert records[DROPOUT.name]["output"]["cpu_f32_vs_f64"] == 0
+    assert records[RANDN_ON_DEVICE.name].output.cpu_f32_vs_f64 > 0.1
+    assert records[DROPOUT.name].output.cpu_f32_vs_f64 == 0
     # drawn on the CPU, then converted: exactly the same numbers
-    assert records[RANDN_MOVED.name]["output"]["cpu_f32_vs_f64"] == 0
+    assert records[RANDN_MOVED.name].output.cpu_f32_vs_f64 == 0
 
 
 def test_device_plumbing_compares_cpu_with_itself() -> None:
@@ -130,15 +129,14 @@ def test_device_plumbing_compares_cpu_with_itself() -> None:
     for example in EXAMPLES:
         record = agreement._measure(example, cpu, with_device=True)
         if example is TRITON:
-            assert record["not_run"] == "needs CUDA"
-            assert record["output"]["device_f32_vs_cpu_f32"] is None
+            assert record.not_run == "needs CUDA"
+            assert record.output.device_f32_vs_cpu_f32 is None
             continue
-        for part in agreement.PARTS:
-            if part in record:
-                assert record[part]["device_f32_vs_cpu_f32"] == 0, (example.name, part)
-                assert record[part]["device_f64_vs_cpu_f64"] == 0, (example.name, part)
+        for part, differences in record.parts().items():
+            assert differences.device_f32_vs_cpu_f32 == 0, (example.name, part)
+            assert differences.device_f64_vs_cpu_f64 == 0, (example.name, part)
         if example.by_design:
-            assert record["differing_fraction_f32"] == 0
+            assert record.differing_fraction_f32 == 0
 
 
 def test_measuring_leaves_the_random_state_alone() -> None:
@@ -161,7 +159,7 @@ def test_table_says_not_measured_without_a_gpu(cpu_records) -> None:
         " GPU f64 vs CPU f64 ",
         " note ",
     ]
-    assert len(rows) == sum(1 + ("gradients" in r) for r in cpu_records)
+    assert len(rows) == sum(len(r.parts()) for r in cpu_records)
     for row in rows:
         cells = [c.strip() for c in row.split(" | ")]
         assert cells[3:5] == [NOT_MEASURED, NOT_MEASURED], row
@@ -170,8 +168,9 @@ def test_table_says_not_measured_without_a_gpu(cpu_records) -> None:
 
 
 def test_table_formats_gpu_numbers_when_there_are_some(cpu_records) -> None:
-    records = [dict(r) for r in cpu_records[:1]]
-    records[0]["output"] = dict(records[0]["output"], device_f32_vs_cpu_f32=3.14e-7, device_f64_vs_cpu_f64=0.0)
+    first = cpu_records[0]
+    output = dataclasses.replace(first.output, device_f32_vs_cpu_f32=3.14e-7, device_f64_vs_cpu_f64=0.0)
+    records = [dataclasses.replace(first, output=output)]
     env = environment("cpu") | {"device": "cuda", "gpu": "Some GPU", "cuda": "12.8"}
     table = markdown_table(records, env)
     assert "comparing cuda (Some GPU, CUDA 12.8)" in table and "TF32 off" in table
@@ -212,7 +211,7 @@ def test_bad_arguments_raise_clear_errors(tmp_path) -> None:
         write_results([], environment("cpu"), str(tmp_path))  # type: ignore[arg-type]
     (tmp_path / "bad.jsonl").write_text('{"chapter": "x"}\n')
     with pytest.raises(ValueError, match="environment line"):
-        read_results(tmp_path / "bad.jsonl")
+        read_results(tmp_path / "bad.jsonl", AgreementRecord)
     with pytest.raises(ValueError, match="different tensors"):
         agreement.max_difference({"output": {"a": torch.zeros(1)}}, {"output": {"b": torch.zeros(1)}}, "output")
 
@@ -235,10 +234,10 @@ def test_cli_rejects_bad_arguments(argv, message, capsys) -> None:
 def test_cli_writes_jsonl_and_table(tmp_path, capsys) -> None:
     assert cli.main(["agreement", "--device", "cpu", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.split() == [str(tmp_path / "results.jsonl"), str(tmp_path / "table.md")]
-    env, records = read_results(tmp_path / "results.jsonl")
+    env, records = read_results(tmp_path / "results.jsonl", AgreementRecord)
     assert env["device"] == "cpu" and env["torch"] == torch.__version__
     assert env["gpu_available"] == agreement.gpu_available()
-    assert [r["example"] for r in records] == [e.name for e in EXAMPLES]
+    assert [r.example for r in records] == [e.name for e in EXAMPLES]
     assert (tmp_path / "table.md").read_text(encoding="utf-8") == markdown_table(records, env)
 
 
@@ -251,16 +250,16 @@ def test_cli_prints_the_table_without_out(capsys) -> None:
 def test_committed_table_lists_every_example() -> None:
     """docs/agreement/ must be regenerated (make agreement) whenever an example is added or renamed."""
     table = (COMMITTED / "table.md").read_text(encoding="utf-8")
-    env, records = read_results(COMMITTED / "results.jsonl")
+    env, records = read_results(COMMITTED / "results.jsonl", AgreementRecord)
     for example in EXAMPLES:
         cell = example.name.replace("|", "\\|")
         assert f"| {cell}" in table, f"{example.name!r} is missing from the table: run make agreement"
-    assert [r["example"] for r in records] == [e.name for e in EXAMPLES]
+    assert [r.example for r in records] == [e.name for e in EXAMPLES]
     assert table == markdown_table(records, env), "table.md and results.jsonl come from different runs"
 
 
 def test_page_says_plainly_whether_a_gpu_produced_the_table() -> None:
-    env, _ = read_results(COMMITTED / "results.jsonl")
+    env, _ = read_results(COMMITTED / "results.jsonl", AgreementRecord)
     page = PAGE.read_text(encoding="utf-8")
     table = (COMMITTED / "table.md").read_text(encoding="utf-8")
     assert '--8<-- "docs/agreement/table.md"' in page
@@ -274,13 +273,11 @@ def test_every_example_agrees_with_the_cpu_on_cuda_and_dropout_does_not() -> Non
     records = _by_name(run("cuda"))
     for example in EXAMPLES:
         record = records[example.name]
-        if example is TRITON and record["not_run"]:
+        if example is TRITON and record.not_run:
             continue  # Triton not installed
-        assert record["not_run"] is None, example.name
-        for part in agreement.PARTS:
-            if part not in record:
-                continue
-            f32, f64 = record[part]["device_f32_vs_cpu_f32"], record[part]["device_f64_vs_cpu_f64"]
+        assert record.not_run is None, example.name
+        for part, differences in record.parts().items():
+            f32, f64 = differences.device_f32_vs_cpu_f32, differences.device_f64_vs_cpu_f64
             assert f32 is not None, (example.name, part)
             if example.by_design:
                 continue
@@ -288,10 +285,11 @@ def test_every_example_agrees_with_the_cpu_on_cuda_and_dropout_does_not() -> Non
             if example.float64:
                 assert f64 is not None and f64 <= GPU_F64, (example.name, part, f64)
     # same seed, another generator: another mask, another sample
-    assert records[DROPOUT.name]["output"]["device_f32_vs_cpu_f32"] > 0
-    assert records[DROPOUT.name]["differing_fraction_f32"] > 0
-    assert records[RANDN_ON_DEVICE.name]["output"]["device_f32_vs_cpu_f32"] > 0.1
-    assert records[RANDN_MOVED.name]["output"]["device_f32_vs_cpu_f32"] == 0
+    assert records[DROPOUT.name].output.device_f32_vs_cpu_f32 > 0
+    fraction = records[DROPOUT.name].differing_fraction_f32
+    assert fraction is not None and fraction > 0
+    assert records[RANDN_ON_DEVICE.name].output.device_f32_vs_cpu_f32 > 0.1
+    assert records[RANDN_MOVED.name].output.device_f32_vs_cpu_f32 == 0
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")

@@ -19,6 +19,7 @@ from attn_examples.backward import (
     softmax_backward,
     softmax_jacobian,
     sum_loss_and_grad,
+    worked_example,
 )
 from tests.helpers import randn
 
@@ -208,3 +209,19 @@ def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: s
 def test_inputs_on_two_devices_are_rejected_without_a_gpu() -> None:
     with pytest.raises(ValueError, match="x and w_q must be on the same device"):
         attention_forward(torch.rand(3, 4), torch.rand(4, 2, device="meta"), torch.rand(4, 2), torch.rand(4, 2))
+
+
+def test_worked_example_draws_on_the_cpu_in_float64_then_moves(device: torch.device) -> None:
+    example = worked_example()
+    torch.manual_seed(0)
+    assert torch.equal(example.x, torch.randn(3, 4, dtype=torch.float64))
+    assert [tuple(t.shape) for t in example] == [(3, 4), (4, 2), (4, 2), (4, 2), (2, 1), (3, 1)]
+    moved = worked_example(device=device, dtype=torch.float32)
+    for ours, theirs in zip(moved, example, strict=True):
+        assert ours.device.type == device.type and ours.dtype == torch.float32
+        assert torch.equal(ours.cpu(), theirs.float())
+
+
+def test_worked_example_rejects_a_non_floating_dtype() -> None:
+    with pytest.raises(TypeError, match=r"floating-point torch\.dtype"):
+        worked_example(dtype=torch.int32)

@@ -9,25 +9,26 @@ import torch
 
 from attn_examples import __main__ as cli
 from attn_examples.bench import IMPLEMENTATIONS, Config, PeakMemory, attention_flops, markdown_table, run, targets_table
+from attn_examples.results import BenchRecord
 
 
 def test_every_cpu_implementation_is_measured_and_accurate() -> None:
     config = Config(batch=1, heads=2, head_dim=8, tokens=(5, 16), repeats=1, warmup=0, threads=1)
     records = run(config, log=lambda line: None)
     cpu_names = {i.name for i in IMPLEMENTATIONS if "cpu" in i.devices}
-    assert {r["implementation"] for r in records} == cpu_names
+    assert {r.implementation for r in records} == cpu_names
     for r in records:
-        assert r["median_ms"] > 0 and r["peak_extra_mib"] >= 0
-        assert r["max_abs_error"] < 1e-5, r  # float32 against the float64 reference
-        assert (r["tflops"] is None) == (r["kind"] == "module")
-    assert {r["sdpa_backend"] for r in records if r["implementation"] == "SDPA"} <= {
+        assert r.median_ms > 0 and r.peak_extra_mib >= 0
+        assert r.max_abs_error < 1e-5, r  # float32 against the float64 reference
+        assert (r.tflops is None) == (r.kind == "module")
+    assert {r.sdpa_backend for r in records if r.implementation == "SDPA"} <= {
         "math",
         "flash",
         "efficient",
         "cudnn",
     }
     # the per-head wrapper is causal only
-    assert not [r for r in records if r["implementation"] == "wrapper (per-head loop)" and not r["causal"]]
+    assert not [r for r in records if r.implementation == "wrapper (per-head loop)" and not r.causal]
 
 
 def test_peak_memory_sees_the_score_matrix_and_flash_avoids_it() -> None:
@@ -97,23 +98,16 @@ def test_cli_writes_jsonl_table_and_plot(tmp_path, capsys) -> None:
     assert (again / "results.md").read_text() == table
 
 
+def _record(implementation: str, tokens: int, median_ms: float, peak_extra_mib: float = 0.0) -> BenchRecord:
+    """A forward, non-causal kernel record with the given name, size, time and memory."""
+    return BenchRecord(
+        implementation, "kernel", "forward", False, tokens, 1, 1, 8, "float32", "cpu", median_ms, peak_extra_mib, 0.0
+    )
+
+
 def test_markdown_table_marks_missing_cells() -> None:
     env = {"torch": "x", "processor": "cpu", "device": "cpu", "threads": 1}
-    rows = [
-        {
-            "implementation": "scalar loops",
-            "kind": "kernel",
-            "mode": "forward",
-            "causal": False,
-            "tokens": t,
-            "median_ms": 1.0,
-            "peak_extra_mib": 0.0,
-            "max_abs_error": 0.0,
-            "dtype": "float32",
-        }
-        for t in (8,)
-    ]
-    rows.append({**rows[0], "implementation": "SDPA", "tokens": 64})
+    rows = [_record("scalar loops", 8, 1.0), _record("SDPA", 64, 1.0)]
     assert "| scalar loops | 1.0 | — |" in markdown_table(rows, env)
 
 
@@ -137,24 +131,21 @@ def test_config_rejects_unknown_dtype() -> None:
 
 
 def test_targets_table_compares_the_fastest_plain_version_with_sdpa() -> None:
-    def rec(name: str, ms: float, mib: float, causal: bool = False) -> dict[str, object]:
-        return {
-            "implementation": name,
-            "mode": "forward",
-            "causal": causal,
-            "tokens": 1024,
-            "median_ms": ms,
-            "peak_extra_mib": mib,
-            "tflops": None,
-        }
-
     rows = [
-        rec("SDPA", 10.0, 20.0),
-        rec("batched matmul", 12.0, 800.0),
-        rec("flash.py", 30.0, 30.0),
-        rec("per-row loops", 50.0, 10.0),
-        {**rec("SDPA", 1.0, 1.0), "tokens": 256},
+        _record("SDPA", 1024, 10.0, 20.0),
+        _record("batched matmul", 1024, 12.0, 800.0),
+        _record("flash.py", 1024, 30.0, 30.0),
+        _record("per-row loops", 1024, 50.0, 10.0),
+        _record("SDPA", 256, 1.0, 1.0),
     ]
     table = targets_table(rows)
     assert "| forward | no | 1024 | batched matmul | 1.20 (≤ 1.3) | 1.50 | not measured | not measured |" in table
     assert "| 256 |" not in table
+
+
+def test_cli_says_which_line_of_a_results_file_is_malformed(tmp_path, capsys) -> None:
+    bad = tmp_path / "results.jsonl"
+    bad.write_text('{"environment": {}}\n{"implementation": "SDPA"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--from-jsonl", str(bad), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and "results.jsonl, line 2: " in capsys.readouterr().err

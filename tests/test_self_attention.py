@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attn_examples.self_attention import (
+    JOURNEY_TOKENS,
     SelfAttentionV1,
     SelfAttentionV2,
     attention_weights,
@@ -14,6 +15,7 @@ from attn_examples.self_attention import (
     scaled_dot_product_attention,
     scaling_statistics,
     v1_from_v2,
+    your_journey,
 )
 from tests.helpers import DTYPES, assert_close, randn, seeded, shapes
 
@@ -170,3 +172,25 @@ def test_tensors_on_two_devices_are_rejected_without_a_gpu() -> None:
         attention_weights(torch.rand(2, 3), torch.rand(2, 3, device="meta"))
     with pytest.raises(ValueError, match="q and v must be on the same device"):
         scaled_dot_product_attention(torch.rand(2, 3), torch.rand(2, 3), torch.rand(2, 3, device="meta"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_your_journey_has_one_row_per_token(device: torch.device, dtype: torch.dtype) -> None:
+    x = your_journey(device=device, dtype=dtype)
+    assert x.shape == (len(JOURNEY_TOKENS), 3) and x.device.type == device.type and x.dtype == dtype
+    assert x[0].tolist() == pytest.approx([0.43, 0.15, 0.89], abs=1e-6)
+    assert x[JOURNEY_TOKENS.index("step")].tolist() == pytest.approx([0.05, 0.80, 0.55], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"dtype": torch.int64}, TypeError, r"floating-point torch\.dtype"),
+        ({"dtype": "float32"}, TypeError, r"floating-point torch\.dtype"),
+        ({"device": 0}, TypeError, r"torch\.device, a str or None"),
+        ({"device": "gpu"}, ValueError, "must name a PyTorch device"),
+    ],
+)
+def test_your_journey_rejects_bad_arguments(kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        your_journey(**kwargs)

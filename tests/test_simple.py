@@ -191,3 +191,10 @@ def test_tensors_on_two_devices_are_rejected() -> None:
 def test_query_and_inputs_on_two_devices_are_rejected_without_a_gpu() -> None:
     with pytest.raises(ValueError, match="query and inputs must be on the same device, got meta and cpu"):
         context_vector(x3[0].to("meta"), x3)
+
+
+def test_hello_shiny_sun_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError, match=r"floating-point torch\.dtype"):
+        hello_shiny_sun(dtype=torch.bool)
+    with pytest.raises(ValueError, match="must name a PyTorch device"):
+        hello_shiny_sun(device="gpu")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from attn_examples.bench import DTYPES, IMPLEMENTATIONS, MODES, Config
+from attn_examples.results import BenchRecord, read_results
 
 
 def _bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -99,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_jsonl is not None:
         if args.out is None:
             parser.error("--from-jsonl needs --out")
-        env, records = bench.read_results(args.from_jsonl[0])
-        for path in args.from_jsonl[1:]:
-            records += bench.read_results(path)[1]
+        try:
+            env, records = read_results(args.from_jsonl[0], BenchRecord)
+            for path in args.from_jsonl[1:]:
+                records += read_results(path, BenchRecord)[1]
+        except (OSError, ValueError) as error:
+            parser.error(str(error))
         for path in bench.write_results(records, env, args.out, with_plot=not args.no_plot):
             print(path)
         return 0

@@ -40,6 +40,43 @@ def check_float_tensor(name: str, x: object, *, shapes: dict[int, str]) -> torch
     return x
 
 
+def check_float_dtype(name: str, dtype: object) -> torch.dtype:
+    """Check a ``dtype`` argument: a floating-point ``torch.dtype``.
+
+    >>> check_float_dtype("dtype", torch.float64)
+    torch.float64
+    >>> check_float_dtype("dtype", torch.int64)
+    Traceback (most recent call last):
+    ...
+    TypeError: dtype must be a floating-point torch.dtype (float16, bfloat16, float32 or float64), got torch.int64
+    """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point torch.dtype ({FLOAT_DTYPES}), got {dtype!r}")
+    return dtype
+
+
+def check_device(name: str, device: object) -> torch.device | None:
+    """Check a ``device`` argument: a ``torch.device``, a name such as ``"cuda:0"``, or None.
+
+    >>> check_device("device", "cpu")
+    device(type='cpu')
+    >>> check_device("device", "gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must name a PyTorch device such as 'cpu', 'cuda' or 'cuda:0', got 'gpu'
+    """
+    if device is None or isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"{name} must be a torch.device, a str or None, got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"{name} must name a PyTorch device such as 'cpu', 'cuda' or 'cuda:0', got {device!r}"
+        ) from None
+
+
 def check_last_dims_match(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
     """Check that ``a`` and ``b`` have the same embedding size (last dimension).
 

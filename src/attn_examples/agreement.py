@@ -18,37 +18,35 @@ from __future__ import annotations
 # --8<-- [start:imports]
 import datetime
 import importlib.util
-import json
 import platform
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from attn_examples import __version__
+from attn_examples import __version__, results
 from attn_examples.averaging import (
     DataDependentHead,
     running_average_loops,
     running_average_matmul,
     running_average_softmax,
 )
-from attn_examples.backward import attention_backward, attention_forward, bce_loss_and_grad
+from attn_examples.backward import attention_backward, attention_forward, bce_loss_and_grad, worked_example
 from attn_examples.causal import CausalAttention
 from attn_examples.cross import CrossAttention
 from attn_examples.device import KNOWN_DEVICES, default_device, device_available
 from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper
-from attn_examples.self_attention import SelfAttentionV1, SelfAttentionV2, embed_sentence
+from attn_examples.results import AgreementRecord, Differences, Environment
+from attn_examples.self_attention import SelfAttentionV1, SelfAttentionV2, embed_sentence, your_journey
 from attn_examples.simple import TOKENS, context_vector, context_vectors, hello_shiny_sun
 
 # --8<-- [end:imports]
 
-PARTS = ("output", "gradients")
 COLUMNS = ("cpu_f32_vs_f64", "device_f32_vs_cpu_f32", "device_f64_vs_cpu_f64")
 NOT_MEASURED = "not measured"
 # an entry counts as "different" in a by-design row when it moves by more than rounding could
@@ -157,19 +155,9 @@ def _self_attention(cls: type[nn.Module]) -> Callable[[torch.device, torch.dtype
     return run
 
 
-# the six 3-d embeddings of "Your journey starts with one step" that the causal and multi-head pages batch
-_JOURNEY = [
-    [0.43, 0.15, 0.89],
-    [0.55, 0.87, 0.66],
-    [0.57, 0.85, 0.64],
-    [0.22, 0.58, 0.33],
-    [0.77, 0.25, 0.10],
-    [0.05, 0.80, 0.55],
-]
-
-
 def _journey_batch() -> torch.Tensor:
-    inputs = torch.tensor(_JOURNEY)
+    """The causal and multi-head pages' batch: "Your journey starts with one step", twice."""
+    inputs = your_journey()
     return torch.stack((inputs, inputs))
 
 
@@ -204,12 +192,9 @@ def _cross(device: torch.device, dtype: torch.dtype) -> Outputs:
 
 
 def _manual_backward(device: torch.device, dtype: torch.dtype) -> Outputs:
-    torch.manual_seed(0)
-    x = torch.randn(3, 4)
-    w_q, w_k, w_v = (torch.randn(4, 2) for _ in range(3))
-    w_out = torch.tensor([[1.0], [-0.5]])
-    target = torch.tensor([[1.0], [0.0], [1.0]])
-    x, w_q, w_k, w_v, w_out, target = (_moved(t, device, dtype) for t in (x, w_q, w_k, w_v, w_out, target))
+    # float32 numbers, as every example's inputs, so that the float32 and float64 runs start from the same ones
+    inputs = worked_example(dtype=torch.float32)
+    x, w_q, w_k, w_v, w_out, target = (_moved(t, device, dtype) for t in inputs)
     fwd = attention_forward(x, w_q, w_k, w_v)
     loss, dz, dw_out = bce_loss_and_grad(fwd.z, w_out, target)
     grads = attention_backward(fwd, dz)
@@ -428,14 +413,14 @@ def _call(run: Callable[[torch.device, torch.dtype], Outputs], device: torch.dev
     return outputs
 
 
-def measure(example: Example, device: torch.device | str = "cpu") -> dict[str, object]:
+def measure(example: Example, device: torch.device | str = "cpu") -> AgreementRecord:
     """Run ``example`` on the CPU and on ``device``; one record of its largest differences.
 
     With ``device`` the CPU, only the float32-vs-float64 column is measured;
     the device columns are None.
 
     >>> record = measure(EXAMPLES[0])
-    >>> record["output"]["cpu_f32_vs_f64"] < 1e-6, record["output"]["device_f32_vs_cpu_f32"]
+    >>> record.output.cpu_f32_vs_f64 < 1e-6, record.output.device_f32_vs_cpu_f32
     (True, None)
     """
     if not isinstance(example, Example):
@@ -444,18 +429,9 @@ def measure(example: Example, device: torch.device | str = "cpu") -> dict[str, o
     return _measure(example, device, with_device=device.type != "cpu")
 
 
-def _measure(example: Example, device: torch.device, with_device: bool) -> dict[str, object]:
+def _measure(example: Example, device: torch.device, with_device: bool) -> AgreementRecord:
     """``measure``'s work; ``with_device=True`` on the CPU runs the device columns CPU against CPU (tests)."""
-    record: dict[str, object] = {
-        "chapter": example.chapter,
-        "example": example.name,
-        "by_design": example.by_design,
-        "note": example.note,
-        "device": str(device),
-        "not_run": None,
-    }
     reason = example.requires(device) if example.requires and with_device else None
-    record["not_run"] = reason
     with_device = with_device and reason is None
     reference = example.reference or example.run
     cpu = torch.device("cpu")
@@ -465,29 +441,37 @@ def _measure(example: Example, device: torch.device, with_device: bool) -> dict[
     dev64 = (
         _call(example.run, device, torch.float64) if with_device and example.float64 and has_float64(device) else None
     )
-    for part in PARTS:
-        if part not in cpu32:
-            continue
-        record[part] = {
+
+    def differences(part: str) -> Differences:
+        return Differences(
             # without a float64 kernel (Triton), the CPU reference's float64 says nothing about the example
-            "cpu_f32_vs_f64": max_difference(cpu32, cpu64, part) if cpu64 and not example.reference else None,
-            "device_f32_vs_cpu_f32": max_difference(dev32, cpu32, part) if dev32 else None,
-            "device_f64_vs_cpu_f64": max_difference(dev64, cpu64, part) if dev64 and cpu64 is not None else None,
-            "tensors": sorted(cpu32[part]),
-        }
-    if example.by_design and dev32 is not None:
-        record["differing_fraction_f32"] = differing_fraction(dev32, cpu32)
-    return record
+            cpu_f32_vs_f64=max_difference(cpu32, cpu64, part) if cpu64 and not example.reference else None,
+            device_f32_vs_cpu_f32=max_difference(dev32, cpu32, part) if dev32 else None,
+            device_f64_vs_cpu_f64=max_difference(dev64, cpu64, part) if dev64 and cpu64 is not None else None,
+            tensors=tuple(sorted(cpu32[part])),
+        )
+
+    return AgreementRecord(
+        chapter=example.chapter,
+        example=example.name,
+        by_design=example.by_design,
+        note=example.note,
+        device=str(device),
+        not_run=reason,
+        output=differences("output"),
+        gradients=differences("gradients") if "gradients" in cpu32 else None,
+        differing_fraction_f32=differing_fraction(dev32, cpu32) if example.by_design and dev32 is not None else None,
+    )
 
 
 def run(
     device: torch.device | str | None = None,
     examples: Iterable[Example] = EXAMPLES,
     log: Callable[[str], None] | None = None,
-) -> list[dict[str, object]]:
+) -> list[AgreementRecord]:
     """Measure every example against ``device`` (default: ``default_device()``); one record each.
 
-    >>> [r["example"] for r in run("cpu", EXAMPLES[:1])]
+    >>> [r.example for r in run("cpu", EXAMPLES[:1])]
     ['context vector of "shiny" in "Hello shiny sun!"']
     """
     device = resolve_device(device)
@@ -512,7 +496,7 @@ def gpu_available() -> bool:
     return device_available("cuda") or device_available("mps")
 
 
-def environment(device: torch.device | str | None = None) -> dict[str, object]:
+def environment(device: torch.device | str | None = None) -> Environment:
     """The machine, the versions and the date behind a run of ``run(device)``.
 
     >>> env = environment("cpu")
@@ -520,7 +504,7 @@ def environment(device: torch.device | str | None = None) -> dict[str, object]:
     ('cpu', True)
     """
     device = resolve_device(device)
-    env: dict[str, object] = {
+    env: Environment = {
         "attn_examples": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -557,7 +541,7 @@ def format_difference(value: float | None) -> str:
     return "0" if value == 0 else f"{value:.1e}"
 
 
-def _heading(env: dict[str, object]) -> str:
+def _heading(env: Environment) -> str:
     device = str(env["device"])
     made = f"Produced with torch {env['torch']} on {env['date']} (UTC)"
     if device == "cpu":
@@ -572,18 +556,17 @@ def _heading(env: dict[str, object]) -> str:
     )
 
 
-def _cell(record: dict[str, object], part: str, column: str, env: dict[str, object]) -> str:
-    values = cast(dict[str, float | None], record[part])
+def _cell(record: AgreementRecord, differences: Differences, column: str, env: Environment) -> str:
     if column != "cpu_f32_vs_f64" and str(env["device"]) == "cpu":
         return NOT_MEASURED
-    if column != "cpu_f32_vs_f64" and record.get("not_run"):
-        return f"not run: {record['not_run']}"
+    if column != "cpu_f32_vs_f64" and record.not_run:
+        return f"not run: {record.not_run}"
     if column == "device_f64_vs_cpu_f64" and str(env["device"]).startswith("mps"):
         return "no float64 on MPS"
-    return format_difference(values[column])
+    return format_difference(getattr(differences, column))
 
 
-def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object]) -> str:
+def markdown_table(records: Iterable[AgreementRecord], env: Environment) -> str:
     """A heading line, then one table row per example, two where it has gradients.
 
     >>> env = environment("cpu")
@@ -598,47 +581,34 @@ def markdown_table(records: Iterable[dict[str, object]], env: dict[str, object])
         "|---|---|---:|---:|---:|---|",
     ]
     for record in records:
-        title, link = CHAPTERS[str(record["chapter"])]
-        for part in PARTS:
-            if part not in record:
-                continue
-            name = str(record["example"])
-            if "gradients" in record:  # two rows: say which is which
+        title, link = CHAPTERS[record.chapter]
+        for part, differences in record.parts().items():
+            name = record.example
+            if record.gradients is not None:  # two rows: say which is which
                 name += ": gradients" if part == "gradients" else ": forward"
-            note = str(record["note"])
-            if record.get("differing_fraction_f32") is not None:
-                note += f" ({record['differing_fraction_f32']:.0%} of the entries differ in float32)"
-            cells = [_cell(record, part, column, env) for column in COLUMNS]
+            note = record.note
+            if record.differing_fraction_f32 is not None:
+                note += f" ({record.differing_fraction_f32:.0%} of the entries differ in float32)"
+            cells = [_cell(record, differences, column, env) for column in COLUMNS]
             name = name.replace("|", "\\|")
             lines.append(f"| [{title}]({link}) | {name} | " + " | ".join(cells) + f" | {note} |")
     return "\n".join(lines) + "\n"
 
 
-def write_results(records: list[dict[str, object]], env: dict[str, object], out_dir: Path) -> list[Path]:
+def write_results(records: list[AgreementRecord], env: Environment, out_dir: Path) -> list[Path]:
     """Write ``results.jsonl`` (environment first, then one record per example) and ``table.md``.
 
     >>> import tempfile
+    >>> from attn_examples.results import read_results
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     paths = write_results(run("cpu", EXAMPLES[:1]), environment("cpu"), Path(folder))
-    ...     [p.name for p in paths], len(read_results(paths[0])[1])
+    ...     [p.name for p in paths], len(read_results(paths[0], AgreementRecord)[1])
     (['results.jsonl', 'table.md'], 1)
     """
     if not isinstance(out_dir, Path):
         raise TypeError(f"out_dir must be a pathlib.Path, got {type(out_dir).__name__}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    jsonl = out_dir / "results.jsonl"
-    with jsonl.open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"environment": env}, ensure_ascii=False) + "\n")
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    jsonl = results.write_results(out_dir / "results.jsonl", env, records)
     table = out_dir / "table.md"
     table.write_text(markdown_table(records, env), encoding="utf-8")
     return [jsonl, table]
-
-
-def read_results(path: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
-    """The environment and the records of a ``results.jsonl`` written by ``write_results``."""
-    lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not lines or "environment" not in lines[0]:
-        raise ValueError(f"{path} does not start with an environment line; was it written by write_results?")
-    return lines[0]["environment"], lines[1:]

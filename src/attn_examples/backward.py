@@ -10,10 +10,17 @@ from __future__ import annotations
 # --8<-- [start:imports]
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
-from attn_examples._checks import check_float_tensor, check_positive_int, check_same_device_and_dtype
+from attn_examples._checks import (
+    check_device,
+    check_float_dtype,
+    check_float_tensor,
+    check_positive_int,
+    check_same_device_and_dtype,
+)
 from attn_examples.causal import causal_mask
 
 # --8<-- [end:imports]
@@ -193,6 +200,42 @@ def sum_loss_and_grad(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # --8<-- [end:losses]
+
+
+# --8<-- [start:worked_example]
+class WorkedExample(NamedTuple):
+    """The chapter's example: 3 tokens of 4 features, ``d_k = d_v = 2``, a fixed read-out and 0/1 labels."""
+
+    x: torch.Tensor  # (3, 4), the tokens "Death", "like", "wind"
+    w_q: torch.Tensor  # (4, 2)
+    w_k: torch.Tensor  # (4, 2)
+    w_v: torch.Tensor  # (4, 2)
+    w_out: torch.Tensor  # (2, 1), logits = Z w_out
+    target: torch.Tensor  # (3, 1), one label per token
+
+
+def worked_example(device: torch.device | str | None = None, dtype: torch.dtype = torch.float64) -> WorkedExample:
+    """Draw ``x`` and the three weights on the CPU in float64 after ``torch.manual_seed(0)``, then move them.
+
+    >>> x, w_q, w_k, w_v, w_out, target = worked_example()
+    >>> x.shape, w_q.shape, w_out.squeeze(1).tolist(), target.squeeze(1).tolist()
+    (torch.Size([3, 4]), torch.Size([4, 2]), [1.0, -0.5], [1.0, 0.0, 1.0])
+    >>> worked_example(device=0)
+    Traceback (most recent call last):
+    ...
+    TypeError: device must be a torch.device, a str or None, got int
+    """
+    device = check_device("device", device)
+    check_float_dtype("dtype", dtype)
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, dtype=torch.float64)
+    w_q, w_k, w_v = (torch.randn(4, 2, dtype=torch.float64) for _ in range(3))
+    w_out = torch.tensor([[1.0], [-0.5]], dtype=torch.float64)
+    target = torch.tensor([[1.0], [0.0], [1.0]], dtype=torch.float64)
+    return WorkedExample(*(t.to(device=device, dtype=dtype) for t in (x, w_q, w_k, w_v, w_out, target)))
+
+
+# --8<-- [end:worked_example]
 
 
 # --8<-- [start:function]

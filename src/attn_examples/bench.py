@@ -12,7 +12,6 @@ from __future__ import annotations
 # --8<-- [start:imports]
 import argparse
 import copy
-import json
 import math
 import platform
 import statistics
@@ -21,18 +20,19 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from attn_examples import __version__
+from attn_examples import __version__, results
 from attn_examples._checks import check_positive_int
 from attn_examples.causal import causal_mask
 from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
+from attn_examples.results import BenchRecord, Environment
 from attn_examples.self_attention import scaled_dot_product_attention
 
 # --8<-- [end:imports]
@@ -41,26 +41,6 @@ MODES = ("forward", "forward+backward")
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 # torch.nn.attention.SDPBackend values, as torch._fused_sdp_choice returns them
 SDPA_BACKENDS = {0: "math", 1: "flash", 2: "efficient", 3: "cudnn", 4: "overrideable"}
-
-
-class Record(TypedDict):
-    """One measurement: one implementation at one (mode, causal, tokens), as ``run`` returns it."""
-
-    implementation: str
-    kind: str
-    mode: str
-    causal: bool
-    tokens: int
-    batch: int
-    heads: int
-    head_dim: int
-    dtype: str
-    device: str
-    median_ms: float
-    peak_extra_mib: float
-    max_abs_error: float
-    tflops: float | None
-    sdpa_backend: str | None
 
 
 # --8<-- [start:implementations]
@@ -322,9 +302,9 @@ class Config:
             )
 
 
-def environment(config: Config) -> dict[str, object]:
+def environment(config: Config) -> Environment:
     """The machine and the versions the numbers come from."""
-    env: dict[str, object] = {
+    env: Environment = {
         "attn_examples": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -379,17 +359,17 @@ def _runner(call: Callable[..., torch.Tensor], args: list[torch.Tensor], grad: t
     return forward_backward
 
 
-def _max_error(results: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
-    return max((r.detach().double().cpu() - e).abs().max().item() for r, e in zip(results, reference, strict=True))
+def _max_error(outputs: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
+    return max((r.detach().double().cpu() - e).abs().max().item() for r, e in zip(outputs, reference, strict=True))
 
 
-def run(config: Config, log: Callable[[str], None] = print) -> list[Record]:
+def run(config: Config, log: Callable[[str], None] = print) -> list[BenchRecord]:
     """Measure every implementation for every (mode, causal, tokens) of ``config``; one record each."""
     config.check()
     torch.set_num_threads(config.threads)
     device, dtype = torch.device(config.device), DTYPES[config.dtype]
     d_model = config.heads * config.head_dim
-    records: list[Record] = []
+    records: list[BenchRecord] = []
     for mode in config.modes:
         for causal in config.causal:
             for tokens in config.tokens:
@@ -425,45 +405,45 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[Record]:
                 seconds = median_seconds(runs, config.repeats, config.warmup, device)
                 flops = attention_flops(config.batch, config.heads, tokens, config.head_dim, causal, mode)
                 for impl in chosen:
-                    record: Record = {
-                        "implementation": impl.name,
-                        "kind": impl.kind,
-                        "mode": mode,
-                        "causal": causal,
-                        "tokens": tokens,
-                        "batch": config.batch,
-                        "heads": config.heads,
-                        "head_dim": config.head_dim,
-                        "dtype": config.dtype,
-                        "device": config.device,
-                        "median_ms": seconds[impl.name] * 1e3,
-                        "peak_extra_mib": memory[impl.name] / 2**20,
-                        "max_abs_error": errors[impl.name],
+                    record = BenchRecord(
+                        implementation=impl.name,
+                        kind=impl.kind,
+                        mode=mode,
+                        causal=causal,
+                        tokens=tokens,
+                        batch=config.batch,
+                        heads=config.heads,
+                        head_dim=config.head_dim,
+                        dtype=config.dtype,
+                        device=config.device,
+                        median_ms=seconds[impl.name] * 1e3,
+                        peak_extra_mib=memory[impl.name] / 2**20,
+                        max_abs_error=errors[impl.name],
                         # TFLOP/s of the attention itself; a module's time also holds its projections
-                        "tflops": flops / seconds[impl.name] / 1e12 if impl.kind == "kernel" else None,
-                        "sdpa_backend": _sdpa_choice(q, causal) if impl.name == "SDPA" else None,
-                    }
+                        tflops=flops / seconds[impl.name] / 1e12 if impl.kind == "kernel" else None,
+                        sdpa_backend=_sdpa_choice(q, causal) if impl.name == "SDPA" else None,
+                    )
                     records.append(record)
                     log(
                         f"{mode:16s} causal={causal!s:5s} T={tokens:5d} {impl.name:24s} "
-                        f"{record['median_ms']:10.2f} ms {record['peak_extra_mib']:9.1f} MiB "
-                        f"err {record['max_abs_error']:.1e}"
+                        f"{record.median_ms:10.2f} ms {record.peak_extra_mib:9.1f} MiB "
+                        f"err {record.max_abs_error:.1e}"
                     )
     return records
 
 
 # --8<-- [start:report]
-def markdown_table(records: Iterable[Record], env: dict[str, object]) -> str:
+def markdown_table(records: Iterable[BenchRecord], env: Environment) -> str:
     """One table per (mode, causal): median time per T, and its ratio to SDPA (or nn.MultiheadAttention)."""
     records = list(records)
     lines = [
         f"Measured with torch {env['torch']} on {env.get('gpu') or env['processor']} "
-        f"({env['device']}, {env['threads']} threads), {records[0]['dtype'] if records else ''}."
+        f"({env['device']}, {env['threads']} threads), {records[0].dtype if records else ''}."
     ]
-    groups = sorted({(r["mode"], r["causal"]) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
+    groups = sorted({(r.mode, r.causal) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
     for mode, causal in groups:
-        rows = [r for r in records if r["mode"] == mode and r["causal"] == causal]
-        tokens = sorted({r["tokens"] for r in rows})
+        rows = [r for r in records if r.mode == mode and r.causal == causal]
+        tokens = sorted({r.tokens for r in rows})
         lines += [
             "",
             f"**{mode}, {'causal' if causal else 'not causal'}**: median ms (× the baseline of its kind), "
@@ -472,22 +452,22 @@ def markdown_table(records: Iterable[Record], env: dict[str, object]) -> str:
             "| implementation | " + " | ".join(f"T={t}" for t in tokens) + " | MiB | error |",
             "|---|" + "---:|" * (len(tokens) + 2),
         ]
-        names = [i.name for i in IMPLEMENTATIONS if any(r["implementation"] == i.name for r in rows)]
+        names = [i.name for i in IMPLEMENTATIONS if any(r.implementation == i.name for r in rows)]
         for name in names:
             cells, last = [], None
             for t in tokens:
-                match = [r for r in rows if r["implementation"] == name and r["tokens"] == t]
+                match = [r for r in rows if r.implementation == name and r.tokens == t]
                 if not match:
                     cells.append("—")
                     continue
                 r = last = match[0]
-                base_name = "SDPA" if r["kind"] == "kernel" else "nn.MultiheadAttention"
-                base = [b for b in rows if b["implementation"] == base_name and b["tokens"] == t]
-                ratio = f" (×{r['median_ms'] / base[0]['median_ms']:.2f})" if base and name != base_name else ""
-                cells.append(f"{r['median_ms']:.1f}{ratio}")
+                base_name = "SDPA" if r.kind == "kernel" else "nn.MultiheadAttention"
+                base = [b for b in rows if b.implementation == base_name and b.tokens == t]
+                ratio = f" (×{r.median_ms / base[0].median_ms:.2f})" if base and name != base_name else ""
+                cells.append(f"{r.median_ms:.1f}{ratio}")
             assert last is not None  # names holds only implementations with rows
             lines.append(
-                f"| {name} | " + " | ".join(cells) + f" | {last['peak_extra_mib']:.1f} | {last['max_abs_error']:.1e} |"
+                f"| {name} | " + " | ".join(cells) + f" | {last.peak_extra_mib:.1f} | {last.max_abs_error:.1e} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -496,7 +476,7 @@ PLAIN_PYTORCH = ("per-row loops", "batched matmul", "chunked (flash.py)", "flash
 H100_BF16_DENSE_TFLOPS = 989.0
 
 
-def targets_table(records: Iterable[Record], min_tokens: int = 512) -> str:
+def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512) -> str:
     """The issue's targets, checked on ``records``: one row per (mode, causal, T ≥ ``min_tokens``).
 
     On the CPU: the fastest plain-PyTorch implementation against SDPA (target
@@ -511,41 +491,35 @@ def targets_table(records: Iterable[Record], min_tokens: int = 512) -> str:
         "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     keys = sorted(
-        {(r["mode"], r["causal"], r["tokens"]) for r in records if r["tokens"] >= min_tokens},
+        {(r.mode, r.causal, r.tokens) for r in records if r.tokens >= min_tokens},
         key=lambda key: (MODES.index(key[0]), key[1], key[2]),
     )
     for mode, causal, tokens in keys:
-        rows = {
-            r["implementation"]: r for r in records if (r["mode"], r["causal"], r["tokens"]) == (mode, causal, tokens)
-        }
+        rows = {r.implementation: r for r in records if (r.mode, r.causal, r.tokens) == (mode, causal, tokens)}
         if "SDPA" not in rows:
             continue
         sdpa = rows["SDPA"]
-        plain = min((rows[n] for n in PLAIN_PYTORCH if n in rows), key=lambda r: r["median_ms"], default=None)
+        plain = min((rows[n] for n in PLAIN_PYTORCH if n in rows), key=lambda r: r.median_ms, default=None)
         limit = 2.0 if causal else 1.3
-        best = (
-            f"{plain['implementation']} | {plain['median_ms'] / sdpa['median_ms']:.2f} (≤ {limit})"
-            if plain
-            else "— | —"
-        )
+        best = f"{plain.implementation} | {plain.median_ms / sdpa.median_ms:.2f} (≤ {limit})" if plain else "— | —"
         memory = (
-            f"{rows['flash.py']['peak_extra_mib'] / sdpa['peak_extra_mib']:.2f}"
-            if "flash.py" in rows and sdpa["peak_extra_mib"] > 0
+            f"{rows['flash.py'].peak_extra_mib / sdpa.peak_extra_mib:.2f}"
+            if "flash.py" in rows and sdpa.peak_extra_mib > 0
             else "—"
         )
-        sdpa_times = [r["median_ms"] for n, r in rows.items() if n.startswith("SDPA")]
+        sdpa_times = [r.median_ms for n, r in rows.items() if n.startswith("SDPA")]
         triton = rows.get("Triton")
-        versus = f"{min(sdpa_times) / triton['median_ms']:.2f}" if triton else "not measured"
+        versus = f"{min(sdpa_times) / triton.median_ms:.2f}" if triton else "not measured"
         share = (
-            f"{triton['tflops']:.0f} ({triton['tflops'] / H100_BF16_DENSE_TFLOPS:.0%})"
-            if triton and triton["tflops"]
+            f"{triton.tflops:.0f} ({triton.tflops / H100_BF16_DENSE_TFLOPS:.0%})"
+            if triton and triton.tflops
             else "not measured"
         )
         lines.append(f"| {mode} | {'yes' if causal else 'no'} | {tokens} | {best} | {memory} | {versus} | {share} |")
     return "\n".join(lines) + "\n"
 
 
-def plot(records: Iterable[Record], path: Path) -> None:
+def plot(records: Iterable[BenchRecord], path: Path) -> None:
     """Median time against T, log-log, one panel per (mode, causal); an SVG at ``path``."""
     import matplotlib
 
@@ -553,22 +527,18 @@ def plot(records: Iterable[Record], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     records = list(records)
-    groups = sorted({(r["mode"], r["causal"]) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
+    groups = sorted({(r.mode, r.causal) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4.2), squeeze=False, sharey=True)
     for ax, (mode, causal) in zip(axes[0], groups, strict=True):
         for impl in IMPLEMENTATIONS:
             rows = sorted(
-                (
-                    r
-                    for r in records
-                    if r["implementation"] == impl.name and r["mode"] == mode and r["causal"] == causal
-                ),
-                key=lambda r: r["tokens"],
+                (r for r in records if r.implementation == impl.name and r.mode == mode and r.causal == causal),
+                key=lambda r: r.tokens,
             )
             if rows:
                 ax.plot(
-                    [r["tokens"] for r in rows],
-                    [r["median_ms"] for r in rows],
+                    [r.tokens for r in rows],
+                    [r.median_ms for r in rows],
                     marker="o",
                     markersize=3,
                     linestyle="-" if impl.kind == "kernel" else "--",
@@ -586,14 +556,10 @@ def plot(records: Iterable[Record], path: Path) -> None:
 # --8<-- [end:report]
 
 
-def write_results(records: list[Record], env: dict[str, object], out_dir: Path, with_plot: bool = True) -> list[Path]:
+def write_results(records: list[BenchRecord], env: Environment, out_dir: Path, with_plot: bool = True) -> list[Path]:
     """Write ``results.jsonl`` (environment first), ``results.md``, ``targets.md`` and ``time.svg``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    jsonl = out_dir / "results.jsonl"
-    with jsonl.open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"environment": env}) + "\n")
-        for record in records:
-            f.write(json.dumps(record) + "\n")
+    jsonl = results.write_results(out_dir / "results.jsonl", env, records)
     table = out_dir / "results.md"
     table.write_text(markdown_table(records, env), encoding="utf-8")
     targets = out_dir / "targets.md"
@@ -603,14 +569,6 @@ def write_results(records: list[Record], env: dict[str, object], out_dir: Path, 
         plot(records, out_dir / "time.svg")
         paths.append(out_dir / "time.svg")
     return paths
-
-
-def read_results(path: Path) -> tuple[dict[str, object], list[Record]]:
-    """The environment and the records of a ``results.jsonl`` written by ``write_results``."""
-    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not lines or "environment" not in lines[0]:
-        raise ValueError(f"{path} does not start with an environment line; was it written by write_results?")
-    return lines[0]["environment"], lines[1:]
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 from attn_examples._checks import (
+    check_device,
+    check_float_dtype,
     check_float_tensor,
     check_module_input,
     check_positive_int,
@@ -181,6 +183,41 @@ def v1_from_v2(v2: SelfAttentionV2) -> SelfAttentionV1:
 
 
 # --8<-- [end:transfer]
+
+
+# --8<-- [start:your_journey]
+JOURNEY_TOKENS = ("Your", "journey", "starts", "with", "one", "step")
+
+
+def your_journey(device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Return the 3-d embeddings of "Your journey starts with one step", one row per token.
+
+    >>> your_journey()
+    tensor([[0.4300, 0.1500, 0.8900],
+            [0.5500, 0.8700, 0.6600],
+            [0.5700, 0.8500, 0.6400],
+            [0.2200, 0.5800, 0.3300],
+            [0.7700, 0.2500, 0.1000],
+            [0.0500, 0.8000, 0.5500]])
+    >>> your_journey(dtype=torch.int64)
+    Traceback (most recent call last):
+    ...
+    TypeError: dtype must be a floating-point torch.dtype (float16, bfloat16, float32 or float64), got torch.int64
+    """
+    device = check_device("device", device)
+    check_float_dtype("dtype", dtype)
+    rows = [
+        [0.43, 0.15, 0.89],  # Your
+        [0.55, 0.87, 0.66],  # journey
+        [0.57, 0.85, 0.64],  # starts
+        [0.22, 0.58, 0.33],  # with
+        [0.77, 0.25, 0.10],  # one
+        [0.05, 0.80, 0.55],  # step
+    ]
+    return torch.tensor(rows, device=device, dtype=dtype)
+
+
+# --8<-- [end:your_journey]
 
 
 # --8<-- [start:life_is_short]

@@ -16,6 +16,8 @@ import torch
 
 from attn_examples._checks import (
     check_bool,
+    check_device,
+    check_float_dtype,
     check_float_tensor,
     check_last_dims_match,
     check_same_device_and_dtype,
@@ -34,7 +36,13 @@ def hello_shiny_sun(device: torch.device | str | None = None, dtype: torch.dtype
     tensor([[0.3400, 0.2200, 0.5400],
             [0.5300, 0.3400, 0.9800],
             [0.2900, 0.5400, 0.9300]])
+    >>> hello_shiny_sun(dtype=torch.int64)
+    Traceback (most recent call last):
+    ...
+    TypeError: dtype must be a floating-point torch.dtype (float16, bfloat16, float32 or float64), got torch.int64
     """
+    device = check_device("device", device)
+    check_float_dtype("dtype", dtype)
     rows = [
         [0.34, 0.22, 0.54],  # Hello
         [0.53, 0.34, 0.98],  # shiny

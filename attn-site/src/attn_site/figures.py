@@ -31,16 +31,6 @@ from attn_site.i18n import LANGUAGES
 from attn_site.plot import THEMES, attention_heatmap, heads_heatmaps, to_svg
 
 TEXT = Path(__file__).with_name("figures.yml")
-# "Your journey starts with one step": the six 3-d embeddings the causal and multi-head chapters use
-JOURNEY = ("Your", "journey", "starts", "with", "one", "step")
-JOURNEY_EMBEDDINGS = (
-    (0.43, 0.15, 0.89),
-    (0.55, 0.87, 0.66),
-    (0.57, 0.85, 0.64),
-    (0.22, 0.58, 0.33),
-    (0.77, 0.25, 0.10),
-    (0.05, 0.80, 0.55),
-)
 
 Text = Callable[[str], str]
 
@@ -130,10 +120,6 @@ def _future(tokens: int) -> torch.Tensor:
     return ~causal.causal_mask(tokens)
 
 
-def _journey() -> torch.Tensor:
-    return torch.tensor(JOURNEY_EMBEDDINGS)
-
-
 def _positions(tokens: int) -> list[str]:
     return [str(t) for t in range(1, tokens + 1)]
 
@@ -204,13 +190,13 @@ def _initialisation(text: Text, theme: str):
 def _causal_weights(text: Text, theme: str):
     torch.manual_seed(123)  # as the chapter's example
     ca = causal.CausalAttention(d_in=3, d_out=2, context_length=6)
-    x = _journey()
+    x = self_attention.your_journey()
     with torch.no_grad():
         scores = ca.W_query(x) @ ca.W_key(x).T / math.sqrt(2)
         weights = causal.causal_weights_masked(scores)
     return attention_heatmap(
         weights,
-        JOURNEY,
+        self_attention.JOURNEY_TOKENS,
         title=text("title"),
         mask=_future(6),
         masked_label=text("masked"),
@@ -222,14 +208,14 @@ def _causal_weights(text: Text, theme: str):
 def _multihead_heads(text: Text, theme: str):
     torch.manual_seed(123)  # as the chapter's example
     mha = multihead.MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
-    x = _journey()[None]
+    x = self_attention.your_journey()[None]
     with torch.no_grad():
         q, k = mha._split_heads(mha.W_query(x)), mha._split_heads(mha.W_key(x))
         weights = self_attention.attention_weights(q, k, mask=causal.causal_mask(6))[0]
     titles = [text(f"head-{h + 1}") for h in range(mha.num_heads)]
     return heads_heatmaps(
         weights,
-        JOURNEY,
+        self_attention.JOURNEY_TOKENS,
         head_titles=titles,
         title=text("title"),
         mask=_future(6),
@@ -251,12 +237,8 @@ def _cross_weights(text: Text, theme: str):
 
 
 def _score_gradient(text: Text, theme: str):
-    torch.manual_seed(0)  # as the chapter's example
-    x = torch.randn(3, 4, dtype=torch.float64)
-    w_q, w_k, w_v = (torch.randn(4, 2, dtype=torch.float64) for _ in range(3))
+    x, w_q, w_k, w_v, w_out, target = backward.worked_example()
     fwd = backward.attention_forward(x, w_q, w_k, w_v)
-    w_out = torch.tensor([[1.0], [-0.5]], dtype=torch.float64)
-    target = torch.tensor([[1.0], [0.0], [1.0]], dtype=torch.float64)
     _, dz, _ = backward.bce_loss_and_grad(fwd.z, w_out, target)
     grads = backward.attention_backward(fwd, dz)
     return attention_heatmap(grads.s, _positions(3), title=text("title"), signed=True, theme=theme, **_labels(text))
