@@ -1,24 +1,23 @@
-"""The figures drawn at build time (hooks/attention_figures.py): on every chapter, in every language."""
+"""The figures drawn at build time (attn/figures, attn_site.plugins.figures): on every chapter, in every language."""
 
 from __future__ import annotations
 
 import html
-import importlib.util
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from mkdocs.exceptions import PluginError
 
 from attn_site.figures import FIGURES, text_for
+from attn_site.plugins.cache import DiskCache
+from attn_site.plugins.figures.plugin import FiguresPlugin, figures_key
 from tests.site_checks.layout import LANGUAGES, NOTEBOOKS, ROOT, SITE, built_page
-
-_spec = importlib.util.spec_from_file_location("attention_figures", ROOT / "hooks" / "attention_figures.py")
-hook = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hook)
 
 CHAPTERS = [stem.removeprefix("notebooks/") for stem in NOTEBOOKS]
 
@@ -50,43 +49,84 @@ def test_each_chapter_shows_its_figures_in_its_language(chapter: str, lang: str)
         assert text_for(name, lang)("title") in words, f"{svg} is not in {lang}"
 
 
+def _config(tmp_path: Path, lang: str, languages: tuple[str, ...] = ("en", "it")) -> SimpleNamespace:
+    """The configuration of ``lang``'s build as the plugin reads it (the i18n plugin's current language)."""
+    i18n_plugin = SimpleNamespace(
+        current_language=lang,
+        config=SimpleNamespace(
+            languages=[SimpleNamespace(locale=x, default=x == languages[0], build=True) for x in languages]
+        ),
+    )
+    return SimpleNamespace(
+        config_file_path=str(tmp_path / "mkdocs.yml"),
+        theme={"language": languages[0]},
+        site_dir=str(tmp_path / "site"),
+        use_directory_urls=True,
+        plugins=SimpleNamespace(get=lambda name: i18n_plugin if name == "i18n" else None, _current_plugin=None),
+    )
+
+
+def _plugin(tmp_path: Path) -> FiguresPlugin:
+    plugin = FiguresPlugin()
+    errors, _ = plugin.load_config({"cache_dir": str(tmp_path / "cache"), "code": ["src"]})
+    assert not errors
+    plugin.on_startup(command="build", dirty=False)
+    return plugin
+
+
 @pytest.mark.parametrize("edited", ["src/attn_examples/simple.py", "attn-site/src/attn_site/figures.yml"])
 def test_the_cache_key_follows_the_code_and_the_words(tmp_path: Path, edited: str) -> None:
     for package in ("src/attn_examples", "attn-site/src/attn_site"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    before = hook._key(tmp_path)
-    assert hook._key(tmp_path) == before
+    folders = ["src", "attn-site/src"]
+    before = figures_key(tmp_path, folders)
+    assert figures_key(tmp_path, folders) == before
     (tmp_path / edited).write_text((tmp_path / edited).read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert hook._key(tmp_path) != before
+    assert figures_key(tmp_path, folders) != before
 
 
 def test_drawn_figures_are_reused_and_added_under_the_language_prefix(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "m.py").write_text("x = 1\n")
-    folder = tmp_path / hook.CACHE / hook._key(tmp_path)
+    cache = DiskCache(tmp_path / "cache" / "figures")
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="150pt"/>'
     for lang in ("en", "it"):
-        (folder / lang / "chapter").mkdir(parents=True)
-        (folder / lang / "chapter" / "w.light.svg").write_text("<svg/>")
-    (folder / hook.COMPLETE).touch()
-    monkeypatch.setattr(hook.subprocess, "Popen", lambda *a, **k: pytest.fail("drew again"))
-    monkeypatch.setattr(hook, "build_order", lambda config: ["en", "it"])
+        cache.write_json(DiskCache.key(figures_key(tmp_path, ["src"]), lang), {"chapter/w.light.svg": svg})
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("drew again"))
+    plugin = _plugin(tmp_path)
     for lang, dest in (("en", "figures/chapter/w.light.svg"), ("it", "it/figures/chapter/w.light.svg")):
-        config = SimpleNamespace(
-            config_file_path=str(tmp_path / "mkdocs.yml"),
-            theme={"language": lang},
-            site_dir=str(tmp_path / "site"),
-            use_directory_urls=True,
-            plugins=SimpleNamespace(_current_plugin=None),
-        )
-        files = hook.on_files([], config)
+        config = _config(tmp_path, lang)
+        plugin.on_config(config)
+        files = plugin.on_files([], config=config)
         assert [(f.src_uri, f.dest_uri) for f in files] == [("figures/chapter/w.light.svg", dest)]
+        img = '<img alt="w" src="../figures/chapter/w.light.svg#only-light" />'
+        sized = plugin.on_page_content(img, page=None, config=config, files=files)
+        assert (
+            sized
+            == '<img alt="w" width="400" height="200" loading="lazy" src="../figures/chapter/w.light.svg#only-light" />'
+        )
 
 
 def test_a_failing_drawing_fails_the_build(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "src").mkdir()
     failing = SimpleNamespace(returncode=1, communicate=lambda: ("", "Traceback: boom"))
-    monkeypatch.setattr(hook.subprocess, "Popen", lambda *a, **k: failing)
-    hook.on_config(SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml")))  # starts drawing
-    with pytest.raises(hook.PluginError, match="boom"):
-        hook._drawn(tmp_path)
-    assert hook._drawing is None
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: failing)
+    plugin = _plugin(tmp_path)
+    config = _config(tmp_path, "en")
+    plugin.on_config(config)  # starts drawing
+    assert plugin.drawing is not None
+    out = plugin.drawing[1]
+    with pytest.raises(PluginError, match="boom"):
+        plugin.on_files([], config=config)
+    assert plugin.drawing is None and not out.exists()
+
+
+def test_a_failed_build_stops_the_drawing(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    plugin = _plugin(tmp_path)
+    plugin.on_config(_config(tmp_path, "en"))  # starts drawing every figure, which takes a while
+    assert plugin.drawing is not None
+    process, out, _ = plugin.drawing
+    plugin.on_build_error(error=RuntimeError("a page failed"))
+    assert plugin.drawing is None and process.poll() is not None and not out.exists()
+    plugin.on_shutdown()  # nothing left to stop

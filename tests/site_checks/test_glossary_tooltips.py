@@ -1,20 +1,18 @@
-"""hooks/glossary_tooltips.py: every glossary term links, on first use, to its entry with its definition."""
+"""attn/glossary (attn_site.plugins.glossary): every glossary term links, on first use, to its entry with its
+definition."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.site_checks.layout import DOCS, LANGUAGES, PAGES, ROOT, SITE, built_page
-
-_spec = importlib.util.spec_from_file_location("glossary_tooltips", ROOT / "hooks" / "glossary_tooltips.py")
-hook = importlib.util.module_from_spec(_spec)
-sys.modules["glossary_tooltips"] = hook  # dataclasses look their module up there
-_spec.loader.exec_module(hook)
+from attn_site.plugins.glossary import terms as hook
+from attn_site.plugins.glossary.plugin import GlossaryPlugin
+from tests.site_checks.layout import DOCS, LANGUAGES, PAGES, SITE, built_page
 
 TERMS = [
     hook.Term("attention-head", "attention head", "One of several attentions."),
@@ -51,6 +49,50 @@ def test_every_language_defines_the_same_terms() -> None:
     assert len(ids["en"]) > 50
     assert all(found == ids["en"] for found in ids.values())
     assert all(t.name and t.definition for lang in LANGUAGES for t in hook.glossary_terms(DOCS, lang))
+
+
+def _config(tmp_path: Path, lang: str) -> SimpleNamespace:
+    """The configuration of ``lang``'s build as the plugin reads it (the i18n plugin's current language)."""
+    i18n_plugin = SimpleNamespace(
+        current_language=lang,
+        config=SimpleNamespace(languages=[SimpleNamespace(locale=x, default=x == "en", build=True) for x in LANGUAGES]),
+    )
+    plugins = SimpleNamespace(get=lambda name: i18n_plugin if name == "i18n" else None)
+    return SimpleNamespace(
+        config_file_path=str(tmp_path / "mkdocs.yml"), docs_dir=str(DOCS), plugins=plugins, theme={"language": "en"}
+    )
+
+
+class _Files:
+    """The files of a build, of which the plugin asks the glossary's URL."""
+
+    def get_file_from_path(self, path: str) -> SimpleNamespace | None:
+        stem, lang, _ = path.split(".")
+        return SimpleNamespace(url=f"{'' if lang == 'en' else lang + '/'}{stem}/")
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_plugin_links_in_the_language_of_the_build_and_keeps_the_result(
+    tmp_path: Path, lang: str, monkeypatch
+) -> None:
+    plugin = GlossaryPlugin()
+    errors, _ = plugin.load_config({"cache_dir": str(tmp_path / "cache")})
+    assert not errors
+    config = _config(tmp_path, lang)
+    plugin.on_config(_config(tmp_path, "en"))  # the build of the first language starts the site's
+    plugin.on_config(config)
+    term = next(t for t in hook.glossary_terms(DOCS, lang) if t.id == "softmax")
+    prefix = "" if lang == "en" else f"{lang}/"
+    page = SimpleNamespace(file=SimpleNamespace(src_uri=f"chapter.{lang}.md"), url=f"{prefix}chapter/")
+    html = f"<p>{term.name}</p>"
+    linked = plugin.on_page_content(html, page=page, config=config, files=_Files())
+    assert _links(linked) == [("../glossary/#softmax", term.definition, term.name)]
+    monkeypatch.setattr("attn_site.plugins.glossary.plugin.link_terms", lambda *a: pytest.fail("parsed again"))
+    assert plugin.on_page_content(html, page=page, config=config, files=_Files()) == linked
+    # the glossary itself and the notebooks get no links
+    for src_uri in (f"glossary.{lang}.md", f"notebooks/lab.{lang}.ipynb"):
+        other = SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), url=f"{prefix}x/")
+        assert plugin.on_page_content(html, page=other, config=config, files=_Files()) == html
 
 
 @pytest.mark.site

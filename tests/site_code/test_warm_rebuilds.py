@@ -23,7 +23,7 @@ from tests.site_checks.layout import ROOT
 
 pytestmark = pytest.mark.site
 
-COPIED = ["docs", "src", "attn-site", "hooks", "overrides", "mkdocs.yml"]
+COPIED = ["docs", "src", "attn-site", "overrides", "mkdocs.yml"]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ scheme of the site and each language (the words come from ``figures.yml``).
 A figure is drawn once per scheme, laid out for the widest of its
 translations, and each language's SVG then gets its own words: the text of
 the SVG stays text. The site draws them at build time
-(``hooks/attention_figures.py``), so they always show what the code computes::
+(the plugin ``attn/figures``, :mod:`attn_site.plugins.figures`), so they always show what the code computes::
 
     python -m attn_site.figures --out figures --lang en it   # figures/<lang>/<name>.<theme>.svg
 """

@@ -1,6 +1,6 @@
 // Render the math of the lab notebooks with the KaTeX copy the site serves itself
-// (hooks/offline_assets.py); overrides/main.html loads KaTeX and this script on notebook pages only.
-// Markdown pages need neither: hooks/math_prerender.py typesets their formulas at build time.
+// (attn/offline); overrides/main.html loads KaTeX and this script on notebook pages only.
+// Markdown pages need neither: attn/math typesets their formulas at build time.
 // A formula KaTeX cannot parse is reported on the console, which the browser tests watch.
 document$.subscribe(({ body }) => {
   // Markdown cells keep the notebook's own $…$ and $$…$$.

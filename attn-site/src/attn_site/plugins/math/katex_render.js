@@ -1,7 +1,8 @@
-// Typesets TeX with KaTeX for hooks/math_prerender.py: one JSON request per line on stdin,
-// {"tex": "...", "display": true|false}, one JSON answer per line on stdout, {"html": "..."} or
-// {"error": "..."}. KaTeX comes from node_modules (package-lock.json pins it).
-const katex = require("katex");
+// Typesets TeX with KaTeX for the attn/math plugin (plugin.py beside this file): one JSON request per
+// line on stdin, {"tex": "...", "display": true|false}, one JSON answer per line on stdout,
+// {"html": "..."} or {"error": "..."}. KaTeX is the folder given as the first argument (the plugin's
+// katex_dir, node_modules/katex, which package-lock.json pins).
+const katex = require(process.argv[2] || "katex");
 const readline = require("readline");
 
 readline.createInterface({ input: process.stdin }).on("line", (line) => {

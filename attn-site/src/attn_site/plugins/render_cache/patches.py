@@ -1,21 +1,21 @@
-"""Keep the costly, pure steps of page rendering on disk: Markdown, code highlighting, search entries.
+"""The three methods of other packages the render cache wraps, and how it installs and removes them.
 
-- A Markdown page's HTML, table of contents and anchors are reused when everything its rendering
-  reads is unchanged: its Markdown (after the other hooks), its URL, the site's files and their
-  URLs (links are resolved against them), ``mkdocs.yml``, and every file it includes with
-  ``--8<--``. A render that logged a warning (a broken link, say) is never cached, so ``--strict``
-  still fails on it in every build.
-- Pygments highlighting (through ``pymdownx.highlight``) is a large part of rendering a page, and
-  the code blocks are the same in all five languages: each block is highlighted once, then reused
-  by the other languages and by later builds.
-- Material's search plugin parses every page's HTML again (and segments Chinese with jieba) on
-  every build: the entries of a page are reused as long as its HTML, title and table of contents
-  are the same.
+No public extension point lets a plugin skip rendering a page, highlighting a code block or
+indexing a page for search, yet these are most of a rebuild's work. While the plugin is active
+(from ``on_startup`` to ``on_shutdown``), each is replaced by a wrapper that returns the stored
+result of an identical call, and calls the original otherwise:
 
-Both are keyed by everything their result depends on (the inputs, the extension's or plugin's
-options, the versions of the libraries), in one SQLite file, ``.cache/render.sqlite``. Entries
-unused for a week are deleted. Together with the notebook caches this lets a rebuild after one
-edit redo the work of that page only.
+- ``mkdocs.structure.pages.Page.render(self, config, files)``: keyed by the page's source path,
+  URL and Markdown (after the other plugins), ``mkdocs.yml``, the site's files and their URLs (links
+  are resolved against them) and every file the page includes with ``--8<--``. A render that
+  logged a warning (a broken link, say) is never stored, so ``--strict`` still fails on it.
+- ``pymdownx.highlight.Highlight.highlight(self, src, language, ...)``: code blocks only (inline
+  code is cheap); the same block in five languages is highlighted once.
+- ``material.plugins.search.plugin.SearchIndex.add_entry_from_context(self, page)``: keyed by the
+  page's HTML, title, table of contents and search options.
+
+``tests/site_checks/test_render_cache.py`` fails when one of these signatures changes upstream,
+and ``tests/site_code/test_warm_rebuilds.py`` that an edit always shows after a warm rebuild.
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pymdownx.highlight as highlight
 from material.plugins.search import plugin as search
@@ -38,77 +37,152 @@ from mkdocs.structure import pages
 from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, get_toc
 
-CACHE = Path(".cache") / "render.sqlite"  # under the folder of mkdocs.yml
-MAX_AGE_S = 7 * 24 * 3600
-_VERSIONS = " ".join(
+from attn_site.plugins.cache import SqliteCache
+
+VERSIONS = " ".join(
     f"{p} {version(p)}" for p in ("mkdocs", "markdown", "pymdown-extensions", "pygments", "mkdocs-material", "jieba")
 )
 _SNIPPET = re.compile(r'^\s*-{1,}8<-{1,} "([^"]+)"', re.M)
-_highlight = getattr(highlight.Highlight.highlight, "__wrapped__", highlight.Highlight.highlight)
-_render: Callable[[pages.Page, MkDocsConfig, Files], None] = getattr(
-    pages.Page.render, "__wrapped__", pages.Page.render
+
+# (owner, name): the methods wrapped while the plugin is active
+WRAPPED: tuple[tuple[type, str], ...] = (
+    (pages.Page, "render"),
+    (highlight.Highlight, "highlight"),
+    (search.SearchIndex, "add_entry_from_context"),
 )
-_add_entry = getattr(
-    search.SearchIndex.add_entry_from_context, "__wrapped__", search.SearchIndex.add_entry_from_context
-)  # `mkdocs serve` reloads hooks
-_db: sqlite3.Connection | None = None
-_root = Path.cwd()
-_config_text = ""
-_files_signatures: dict[int, tuple[Files, str]] = {}
 
 
-def _key(*parts: object) -> str:
-    return hashlib.sha256(repr((_VERSIONS, *parts)).encode()).hexdigest()
+@dataclass
+class RenderCache:
+    """What the wrappers read: the store, the project folder, and what every page's render depends on."""
 
+    store: SqliteCache
+    root: Path
+    config_text: str = ""
+    originals: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    _files_signatures: dict[int, tuple[Files, str]] = field(default_factory=dict)
 
-def _get(key: str) -> str | None:
-    if _db is None:
-        return None
-    row = _db.execute("SELECT value FROM cache WHERE key = ?", (key,)).fetchone()
-    if row is not None:
-        _db.execute("UPDATE cache SET used = ? WHERE key = ?", (time.time(), key))
-    return None if row is None else row[0]
+    def key(self, *parts: object) -> str:
+        return self.store.key(VERSIONS, *parts)
 
+    def files_signature(self, files: Files) -> str:
+        """What links resolve against: every file's source and URL (computed once per language build)."""
+        known = self._files_signatures.get(id(files))
+        if known is None or known[0] is not files:
+            known = files, self.key(sorted((f.src_uri, f.url) for f in files))
+            self._files_signatures[id(files)] = known
+        return known[1]
 
-def _put(key: str, value: str) -> None:
-    if _db is not None:
-        _db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, time.time()))
+    def included(self, markdown: str) -> list[tuple[str, str]]:
+        """The files a page includes with ``--8<-- "path[:section]"``, with a hash of their content."""
+        found = []
+        for target in sorted(set(_SNIPPET.findall(markdown))):
+            path = self.root / re.sub(r":[\w-]+$", "", target)
+            found.append((target, hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"))
+        return found
 
+    def install(self) -> None:
+        """Wrap the three methods; the originals are kept to call and to restore."""
+        factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+            "render": self._wrap_render,
+            "highlight": self._wrap_highlight,
+            "add_entry_from_context": self._wrap_add_entry,
+        }
+        for owner, name in WRAPPED:
+            current = getattr(owner, name)
+            original = getattr(current, "__wrapped__", current)  # `mkdocs serve` may build a plugin again
+            self.originals[name] = original
+            wrapper = factories[name](original)
+            wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+            setattr(owner, name, wrapper)
 
-def cached_highlight(self: highlight.Highlight, src: str, language: str, *args: object, **kwargs: object) -> str:
-    """``Highlight.highlight`` for code blocks, cached; inline code (an element, cheap) is not."""
-    if kwargs.get("inline") or (len(args) > 5 and args[5]):
-        return _highlight(self, src, language, *args, **kwargs)
-    options = sorted((name, value) for name, value in vars(self).items() if name != "md")
-    key = _key("highlight", options, src, language, args, sorted(kwargs.items()))
-    html = _get(key)
-    if html is None:
-        html = _highlight(self, src, language, *args, **kwargs)
-        _put(key, html)
-    return html
+    def uninstall(self) -> None:
+        for owner, name in WRAPPED:
+            if name in self.originals:
+                setattr(owner, name, self.originals[name])
+        self.originals.clear()
 
+    def _wrap_highlight(self, original: Callable[..., str]) -> Callable[..., str]:
+        cache = self
 
-def cached_add_entry(self: search.SearchIndex, page: pages.Page) -> None:
-    """``SearchIndex.add_entry_from_context``, reusing the entries of an unchanged page."""
-    toc = [(item.id, item.url, item.title) for item in _flatten(page.toc)]
-    key = _key(
-        "search",
-        sorted(self.config.items(), key=str),
-        page.url,
-        str(page.title),
-        page.content,
-        toc,
-        repr(page.meta.get("search")),
-        repr(page.meta.get("tags")),
-        repr(page.meta.get("title")),
-    )
-    cached = _get(key)
-    if cached is not None:
-        self.entries.extend(json.loads(cached))
-        return
-    before = len(self.entries)
-    _add_entry(self, page)
-    _put(key, json.dumps(self.entries[before:]))
+        def cached_highlight(
+            self: highlight.Highlight, src: str, language: str, *args: object, **kwargs: object
+        ) -> str:
+            if kwargs.get("inline") or (len(args) > 5 and args[5]):
+                return str(original(self, src, language, *args, **kwargs))
+            options = sorted((name, value) for name, value in vars(self).items() if name != "md")
+            key = cache.key("highlight", options, src, language, args, sorted(kwargs.items()))
+            html = cache.store.get(key)
+            if html is None:
+                html = str(original(self, src, language, *args, **kwargs))
+                cache.store.put(key, html)
+            return html
+
+        return cached_highlight
+
+    def _wrap_add_entry(self, original: Callable[..., None]) -> Callable[..., None]:
+        cache = self
+
+        def cached_add_entry(self: search.SearchIndex, page: pages.Page) -> None:
+            toc = [(item.id, item.url, item.title) for item in _flatten(page.toc)]
+            meta = [repr(page.meta.get(name)) for name in ("search", "tags", "title")]
+            options = sorted(self.config.items(), key=str)
+            key = cache.key("search", options, page.url, str(page.title), page.content, toc, meta)
+            stored = cache.store.get(key)
+            if stored is not None:
+                self.entries.extend(json.loads(stored))
+                return
+            before = len(self.entries)
+            original(self, page)
+            cache.store.put(key, json.dumps(self.entries[before:]))
+
+        return cached_add_entry
+
+    def _wrap_render(self, original: Callable[..., None]) -> Callable[..., None]:
+        cache = self
+
+        def cached_render(self: pages.Page, config: MkDocsConfig, files: Files) -> None:
+            if self.markdown is None:
+                original(self, config, files)
+                return
+            key = cache.key(
+                "page",
+                self.file.src_uri,
+                self.url,
+                self.markdown,
+                cache.config_text,
+                cache.files_signature(files),
+                cache.included(self.markdown),
+            )
+            stored = cache.store.get(key)
+            if stored is not None:
+                state = json.loads(stored)
+                self.content = state["content"]
+                self.toc = get_toc(state["toc"])
+                self._title_from_render = state["title"]
+                self.present_anchor_ids = set(state["anchors"])
+                if state["links"] is not None:
+                    self.links_to_anchors = {files.src_uris[uri]: links for uri, links in state["links"].items()}
+                return
+            watcher = _WarningSeen()
+            logging.getLogger("mkdocs").addHandler(watcher)
+            try:
+                original(self, config, files)
+            finally:
+                logging.getLogger("mkdocs").removeHandler(watcher)
+            if watcher.seen:
+                return
+            links = self.links_to_anchors
+            state = {
+                "content": self.content,
+                "toc": _toc_tokens(self.toc),
+                "title": self._title_from_render,
+                "anchors": sorted(self.present_anchor_ids or ()),
+                "links": None if links is None else {f.src_uri: dict(a) for f, a in links.items()},
+            }
+            cache.store.put(key, json.dumps(state))
+
+        return cached_render
 
 
 class _WarningSeen(logging.Handler):
@@ -120,110 +194,11 @@ class _WarningSeen(logging.Handler):
         self.seen = True
 
 
-def _files_signature(files: Files) -> str:
-    """What links resolve against: every file's source and URL (computed once per language build)."""
-    known = _files_signatures.get(id(files))
-    if known is None or known[0] is not files:
-        known = files, _key(sorted((f.src_uri, f.url) for f in files))
-        _files_signatures[id(files)] = known
-    return known[1]
-
-
-def _included(markdown: str) -> list[tuple[str, str]]:
-    """The files a page includes with ``--8<-- "path[:section]"``, with a hash of their content."""
-    included = []
-    for target in sorted(set(_SNIPPET.findall(markdown))):
-        path = _root / re.sub(r":[\w-]+$", "", target)
-        included.append((target, hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"))
-    return included
-
-
 def _toc_tokens(items: Iterable[AnchorLink]) -> list[dict[str, object]]:
     return [{"level": i.level, "id": i.id, "name": i.title, "children": _toc_tokens(i.children)} for i in items]
-
-
-def cached_render(self: pages.Page, config: MkDocsConfig, files: Files) -> None:
-    """``Page.render``, reusing the result of an identical render."""
-    if self.markdown is None:
-        return _render(self, config, files)
-    key = _key(
-        "page",
-        self.file.src_uri,
-        self.url,
-        self.markdown,
-        _config_text,
-        _files_signature(files),
-        _included(self.markdown),
-    )
-    cached = _get(key)
-    if cached is not None:
-        state = json.loads(cached)
-        self.content = state["content"]
-        self.toc = get_toc(state["toc"])
-        self._title_from_render = state["title"]
-        self.present_anchor_ids = set(state["anchors"])
-        if state["links"] is not None:
-            self.links_to_anchors = {files.src_uris[uri]: links for uri, links in state["links"].items()}
-        return None
-    watcher = _WarningSeen()
-    logging.getLogger("mkdocs").addHandler(watcher)
-    try:
-        _render(self, config, files)
-    finally:
-        logging.getLogger("mkdocs").removeHandler(watcher)
-    if not watcher.seen:
-        links = (
-            None
-            if self.links_to_anchors is None
-            else {f.src_uri: dict(anchors) for f, anchors in self.links_to_anchors.items()}
-        )
-        _put(
-            key,
-            json.dumps(
-                {
-                    "content": self.content,
-                    "toc": _toc_tokens(self.toc),
-                    "title": self._title_from_render,
-                    "anchors": sorted(self.present_anchor_ids or ()),
-                    "links": links,
-                }
-            ),
-        )
-    return None
 
 
 def _flatten(toc: Iterable[AnchorLink]) -> Iterator[AnchorLink]:
     for item in toc:
         yield item
         yield from _flatten(item.children)
-
-
-cached_render.__wrapped__ = _render  # type: ignore[attr-defined]
-cached_highlight.__wrapped__ = _highlight  # type: ignore[attr-defined]
-cached_add_entry.__wrapped__ = _add_entry  # type: ignore[attr-defined]
-pages.Page.render = cached_render  # type: ignore[method-assign]  # the patch this hook exists for
-highlight.Highlight.highlight = cached_highlight
-search.SearchIndex.add_entry_from_context = cached_add_entry
-
-
-def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    global _db, _root, _config_text
-    _root = Path(config.config_file_path).parent
-    _config_text = Path(config.config_file_path).read_text(encoding="utf-8") + repr(
-        sorted(
-            (k, v)
-            for k, v in os.environ.items()
-            if k in ("BUILD_TRANSLATIONS", "SITE_URL", "READTHEDOCS_CANONICAL_URL")
-        )
-    )
-    _files_signatures.clear()
-    path = _root / CACHE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if _db is not None:
-        _db.close()
-    _db = sqlite3.connect(path, isolation_level=None)  # autocommit
-    _db.execute("PRAGMA journal_mode = WAL")
-    _db.execute("PRAGMA synchronous = OFF")  # a cache: losing it costs a slower build, nothing else
-    _db.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, used REAL NOT NULL)")
-    _db.execute("DELETE FROM cache WHERE used < ?", (time.time() - MAX_AGE_S,))
-    return config

@@ -1,0 +1,142 @@
+"""Lab notebooks as rendered pages in every language, executed once, converted once, styled once.
+
+1. **Executed once** (:mod:`.execute`): the translations of a notebook share their code cells, so
+   each notebook runs once for all languages, its outputs cached by code and ``src/``; mkdocs-jupyter
+   is handed an executed copy of each language's notebook (``.cache/executed-notebooks/``).
+2. **Converted once** (:mod:`.html`): mkdocs-jupyter's own cache, one folder per language, so that
+   the language builds of mkdocs-static-i18n do not evict each other's conversions.
+3. **Pages** (:mod:`.patches`, :mod:`.pages`): ``.ipynb`` counts as a page although
+   mkdocs-static-i18n rebuilds the files (its issue 198); headings get the Unicode anchors of
+   Markdown pages; notebook pages are left out of the search index (their prose repeats the chapter
+   each accompanies, so results would come in pairs, and indexing their large HTML was slow).
+4. **Styled once** (:mod:`.styles`): the JupyterLab stylesheet inlined in each page is served as one
+   file, with the rules no notebook page uses dropped after the last language's build.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from attn_site.plugins.base import SitePlugin, building_language, is_first_language, is_last_language
+from attn_site.plugins.notebooks import html, pages, styles
+from attn_site.plugins.notebooks.config import NotebooksConfig
+from attn_site.plugins.notebooks.execute import outputs_of_all, src_digest, with_outputs
+from attn_site.plugins.notebooks.patches import register_notebook_pages
+
+
+def is_notebook(page: Page) -> bool:
+    return page.file.src_uri.endswith(".ipynb")
+
+
+class NotebooksPlugin(SitePlugin):
+    config_class = NotebooksConfig
+    config: NotebooksConfig
+
+    def __init__(self) -> None:
+        self.stylesheets: set[Path] = set()  # shared stylesheets written by this language's build
+        self.used_classes: set[str] = set()  # classes of every language's notebook pages
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.stylesheets.clear()
+        self.used_classes.clear()
+
+    def executed_dir(self, config: MkDocsConfig) -> Path:
+        return self.root(config) / self.config.cache_dir / "executed-notebooks"
+
+    @event_priority(-110)  # after mkdocs-static-i18n (-100) has set the language of this build
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        if not self.config.enabled:
+            return config
+        register_notebook_pages()
+        cache = self.cache(config, "notebook-html")
+        folder = html.html_cache_dir(cache, building_language(config))
+        html.use_jupyter_cache(config, folder)
+        if is_first_language(config):
+            html.evict_old_versions(cache, keep=folder.parent)
+            self.cache(config, "notebook-outputs").evict()
+            self.cache(config, "notebook-css").evict()
+        return config
+
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        self.stylesheets.clear()  # each language's build writes the stylesheets again into the shared folder
+        if is_first_language(config):
+            self.used_classes.clear()  # a new build of the whole site: collect classes from every language
+
+    @event_priority(-200)  # after mkdocs-static-i18n (-100), which must still see the sources in docs/
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files | None:
+        if not (self.config.enabled and self.config.execute):
+            return files
+        executed = self.executed_dir(config)
+        notebooks: list[tuple[File, nbformat.NotebookNode, Path]] = []
+        for file in files:
+            if not file.src_uri.endswith(".ipynb") or file.abs_src_path is None:
+                continue
+            source = Path(file.abs_src_path)
+            if executed in source.parents:
+                continue  # already executed (mkdocs serve keeps File objects between rebuilds)
+            notebooks.append((file, nbformat.read(source, as_version=4), source))
+        outputs = outputs_of_all(
+            [(nb, source) for _, nb, source in notebooks],
+            self.cache(config, "notebook-outputs"),
+            src_digest(self.root(config)),
+            workers=self.config.workers or os.cpu_count() or 1,
+            timeout=self.config.timeout,
+        )
+        for (file, nb, _), result in zip(notebooks, outputs, strict=True):
+            target = executed / file.src_uri  # same file name: the download link keeps it
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(with_outputs(nb, result), target)
+            file.abs_src_path = str(target)
+        return files
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        if not (self.config.enabled and is_notebook(page)):
+            return html
+        page.meta["search"] = {"exclude": True}  # read by Material's search plugin in on_page_context
+        html, anchors = pages.with_unicode_anchors(html)
+        toc = list(pages.flatten(page.toc))
+        if len(toc) != len(anchors):
+            raise PluginError(f"{page.file.src_uri}: {len(toc)} TOC entries but {len(anchors)} headings")
+        for item, anchor in zip(toc, anchors, strict=True):
+            item.id = anchor
+        return html
+
+    @event_priority(-60)  # after the plugins that change a page's HTML, so its classes are final
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
+        if not (self.config.enabled and is_notebook(page)):
+            return output
+        self.used_classes |= styles.used_classes(output)
+
+        def link(css: str) -> str:
+            name = styles.stylesheet_name(css)
+            path = Path(config.site_dir) / name
+            if path not in self.stylesheets:  # a file left by an earlier build of `mkdocs serve` was purged
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(css, encoding="utf-8")
+                self.stylesheets.add(path)
+            return f'<link rel="stylesheet" href="{get_relative_url(name, page.url)}">'
+
+        return styles.link_large_styles(output, link)
+
+    @event_priority(0)  # before mkdocs-static-i18n (-100) builds the other languages from its on_post_build
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if not self.config.enabled or not is_last_language(config):
+            return  # purge once, after the last language, with the classes of all of them
+        cache = self.cache(config, "notebook-css")
+        for path in self.stylesheets:
+            css = path.read_text(encoding="utf-8")
+            key = cache.key(css, sorted(self.used_classes))  # the same CSS and classes: the same result
+            purged = cache.read_text(key, ".css")
+            if purged is None:
+                purged = styles.purge_unused_rules(css, self.used_classes)
+                cache.write_text(key, purged, ".css")
+            path.write_text(purged, encoding="utf-8")
