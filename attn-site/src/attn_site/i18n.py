@@ -19,10 +19,6 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mkdocs.config.defaults import MkDocsConfig
 
 SOURCE = "en"
 TRANSLATIONS = ("it", "zh", "ko", "vi")
@@ -51,17 +47,6 @@ def split_source(src_uri: str) -> tuple[str, str, str] | None:
     """
     parts = src_uri.rsplit(".", 2)
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 and parts[1] in LANGUAGES else None
-
-
-def build_order(config: MkDocsConfig) -> list[str]:
-    """The languages an MkDocs build makes, in order: mkdocs-static-i18n builds the default one first."""
-    plugin = config.plugins.get("i18n")
-    if plugin is None:
-        return [config.theme["language"]]
-    languages = plugin.config.languages
-    return [lang.locale for lang in languages if lang.default] + [
-        lang.locale for lang in languages if lang.build and not lang.default
-    ]
 
 
 def source_hash(path: Path) -> str:

@@ -24,9 +24,20 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 WEEK_S = 7 * 24 * 3600
+
+
+def files_key(root: Path, folders: Iterable[str], pattern: str = "*") -> str:
+    """A key of every file matching ``pattern`` under ``folders`` (relative to ``root``): paths and bytes.
+
+    Byte-code and packaging metadata are left out: they follow from the sources.
+    """
+    found = [path for folder in folders for path in (root / folder).rglob(pattern)]
+    sources = sorted(p for p in found if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p))
+    return DiskCache.key(*[part for path in sources for part in (path.relative_to(root).as_posix(), path.read_bytes())])
 
 
 class DiskCache:

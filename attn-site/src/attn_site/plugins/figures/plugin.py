@@ -32,7 +32,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from attn_site.plugins.base import SitePlugin, build_order, building_language, is_first_language
-from attn_site.plugins.cache import DiskCache
+from attn_site.plugins.cache import DiskCache, files_key
 from attn_site.plugins.figures.config import FiguresConfig
 
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
@@ -40,11 +40,7 @@ _SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"'
 
 def figures_key(root: Path, folders: Iterable[str]) -> str:
     """The hash of every file under ``folders`` (relative to ``root``) and of matplotlib's version."""
-    parts: list[object] = ["matplotlib", version("matplotlib")]
-    code = [path for folder in folders for path in (root / folder).rglob("*")]
-    for path in sorted(p for p in code if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)):
-        parts += [path.relative_to(root).as_posix(), path.read_bytes()]
-    return DiskCache.key(*parts)
+    return DiskCache.key("matplotlib", version("matplotlib"), files_key(root, folders))
 
 
 def svg_size(svg: str) -> tuple[int, int] | None:

@@ -11,7 +11,6 @@ language's notebook (same file name, so the download link keeps it). A change to
 from __future__ import annotations
 
 import copy
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from mkdocs.exceptions import PluginError
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from attn_site.plugins.cache import DiskCache
+from attn_site.plugins.cache import DiskCache, files_key
 
 Outputs = list[dict[str, Any]]  # per code cell: its outputs and execution count
 
@@ -32,10 +31,7 @@ def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def src_digest(root: Path) -> str:
     """A digest of every module under ``root/src`` (its path and bytes)."""
-    digest = hashlib.sha256()
-    for path in sorted((root / "src").rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return files_key(root, ["src"], "*.py")
 
 
 def outputs_key(nb: nbformat.NotebookNode, src: str) -> str:
