@@ -66,7 +66,7 @@ def _agreement_parser(sub: argparse._SubParsersAction) -> None:
         help="the device compared with the CPU (default: CUDA, else MPS, else the CPU)",
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="folder for results.jsonl and table.md (default: print the table only)"
+        "--out", type=Path, default=None, help="folder to write results.jsonl into (default: print the table only)"
     )
 
 
@@ -82,8 +82,7 @@ def _agreement(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     if args.out is None:
         print(agreement.markdown_table(records, env), end="")
     else:
-        for path in agreement.write_results(records, env, args.out):
-            print(path)
+        print(agreement.write_results(records, env, args.out))
     return 0
 
 

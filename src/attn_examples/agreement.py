@@ -5,11 +5,15 @@ up to four times: on the CPU in float32 and in float64, then on the device
 under test in float32 and, where the device has it, float64. Each example
 builds its inputs and modules on the CPU from a fixed seed and only then moves
 them (the guide's convention), so every run starts from the same numbers. The
-largest absolute difference of each comparison is written as JSON lines and
-as a Markdown table that the page "agreement" includes.
+largest absolute difference of each comparison is written as JSON lines
+(``docs/agreement/results.jsonl``), from which the site builds the table of the
+page "agreement" with :func:`markdown_table`.
 
-Two examples differ on purpose: dropout and ``torch.randn`` drawn on the
-device with the same seed as on the CPU. They are measured like the others,
+The examples are the chapters' own: each chapter module lists its examples in
+``AGREEMENT`` (:mod:`attn_examples.chapters`), and this module adds three.
+
+Two of those three differ on purpose: dropout and ``torch.randn`` drawn on
+the device with the same seed as on the CPU. They are measured like the others,
 never assumed equal or different.
 """
 
@@ -21,226 +25,26 @@ import importlib.util
 import platform
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from attn_examples import __version__, results
-from attn_examples.averaging import (
-    DataDependentHead,
-    running_average_loops,
-    running_average_matmul,
-    running_average_softmax,
-)
-from attn_examples.backward import attention_backward, attention_forward, bce_loss_and_grad, worked_example
-from attn_examples.causal import CausalAttention
-from attn_examples.cross import CrossAttention
+from attn_examples.chapters import Example, Outputs, chapter_modules, moved
 from attn_examples.device import KNOWN_DEVICES, default_device, device_available
-from attn_examples.flash import chunked_attention, flash_attention
-from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper
 from attn_examples.results import AgreementRecord, Differences, Environment
-from attn_examples.self_attention import SelfAttentionV1, SelfAttentionV2, embed_sentence, your_journey
-from attn_examples.simple import TOKENS, context_vector, context_vectors, hello_shiny_sun
 
 # --8<-- [end:imports]
 
 COLUMNS = ("cpu_f32_vs_f64", "device_f32_vs_cpu_f32", "device_f64_vs_cpu_f64")
 NOT_MEASURED = "not measured"
+NOT_MEASURED_YET = "not measured yet"
 # an entry counts as "different" in a by-design row when it moves by more than rounding could
 DIFFERENT_ABOVE = 1e-4
 
-CHAPTERS = {
-    "index": ("CPU or GPU", "index.md#cpu-or-gpu"),
-    "simple-attention": ("Simple attention", "simple-attention.md"),
-    "averaging-trick": ("The averaging trick", "averaging-trick.md"),
-    "scaled-dot-product": ("Scaled dot-product attention", "scaled-dot-product.md"),
-    "causal-attention": ("Causal attention", "causal-attention.md"),
-    "multi-head-attention": ("Multi-head attention", "multi-head-attention.md"),
-    "cross-attention": ("Cross-attention", "cross-attention.md"),
-    "backward-pass": ("The backward pass", "backward-pass.md"),
-    "efficient-attention": ("Efficient attention", "efficient-attention.md"),
-}
-
 
 # --8<-- [start:examples]
-# what one run of an example returns: {"output": {name: tensor}, "gradients": {name: tensor}}
-Outputs = dict[str, dict[str, torch.Tensor]]
-
-
-@dataclass(frozen=True)
-class Example:
-    """One worked example of the guide, as the agreement command runs it.
-
-    ``run(device, dtype)`` builds everything on the CPU from a fixed seed,
-    moves it to ``device`` and ``dtype``, and returns the named tensors of
-    its ``"output"`` and, if it has a backward pass, its ``"gradients"``.
-    ``reference`` replaces ``run`` for the CPU side when the example itself
-    only runs on a GPU. ``requires`` says why it cannot run on a device, or
-    returns None. ``by_design`` marks the rows expected to differ across
-    devices.
-
-    >>> example = EXAMPLES[0]
-    >>> example.chapter, sorted(example.run(torch.device("cpu"), torch.float64)["output"])
-    ('simple-attention', ['context'])
-    """
-
-    chapter: str
-    name: str
-    run: Callable[[torch.device, torch.dtype], Outputs]
-    note: str = ""
-    by_design: bool = False
-    float64: bool = True
-    reference: Callable[[torch.device, torch.dtype], Outputs] | None = None
-    requires: Callable[[torch.device], str | None] | None = None
-
-
-def _moved(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return t.to(device=device, dtype=dtype)
-
-
-def _module_outputs(module: nn.Module, inputs: Sequence[torch.Tensor], d_out: torch.Tensor) -> Outputs:
-    """The module's output and the gradients of ``Σ out·d_out`` for its inputs and parameters."""
-    leaves = [x.detach().requires_grad_() for x in inputs]
-    out = module(*leaves)
-    names = [f"input {i}" for i in range(len(leaves))] + [name for name, _ in module.named_parameters()]
-    grads = torch.autograd.grad(out, [*leaves, *module.parameters()], d_out)
-    return {"output": {"output": out.detach()}, "gradients": dict(zip(names, grads, strict=True))}
-
-
-def _kernel_outputs(
-    fn: Callable[..., torch.Tensor], q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, d_out: torch.Tensor
-) -> Outputs:
-    leaves = [t.detach().requires_grad_() for t in (q, k, v)]
-    out = fn(*leaves)
-    grads = torch.autograd.grad(out, leaves, d_out)
-    return {"output": {"output": out.detach()}, "gradients": dict(zip(("dq", "dk", "dv"), grads, strict=True))}
-
-
-def _simple_one_query(device: torch.device, dtype: torch.dtype) -> Outputs:
-    x = _moved(hello_shiny_sun(), device, dtype)
-    return {"output": {"context": context_vector(x[TOKENS.index("shiny")], x)}}
-
-
-def _simple_all_tokens(device: torch.device, dtype: torch.dtype) -> Outputs:
-    return {"output": {"context": context_vectors(_moved(hello_shiny_sun(), device, dtype))}}
-
-
-def _running_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.device, torch.dtype], Outputs]:
-    def run(device: torch.device, dtype: torch.dtype) -> Outputs:
-        torch.manual_seed(1337)
-        x = torch.randn(4, 8, 2)
-        return {"output": {"average": fn(_moved(x, device, dtype))}}
-
-    return run
-
-
-def _data_dependent_head(device: torch.device, dtype: torch.dtype) -> Outputs:
-    torch.manual_seed(1337)
-    head = DataDependentHead(d_in=32, head_size=16, context_length=8)
-    x = torch.randn(4, 8, 32)
-    head.to(device=device, dtype=dtype)
-    return {"output": {"output": head(_moved(x, device, dtype)).detach()}}
-
-
-def _self_attention(cls: type[nn.Module]) -> Callable[[torch.device, torch.dtype], Outputs]:
-    def run(device: torch.device, dtype: torch.dtype) -> Outputs:
-        x = embed_sentence()  # seeds with 123 itself
-        torch.manual_seed(123)
-        module = cls(d_in=3, d_out=2, d_v=4).to(device=device, dtype=dtype)
-        return {"output": {"context": module(_moved(x, device, dtype)).detach()}}
-
-    return run
-
-
-def _journey_batch() -> torch.Tensor:
-    """The causal and multi-head pages' batch: "Your journey starts with one step", twice."""
-    inputs = your_journey()
-    return torch.stack((inputs, inputs))
-
-
-def _causal(device: torch.device, dtype: torch.dtype) -> Outputs:
-    torch.manual_seed(123)
-    ca = CausalAttention(d_in=3, d_out=2, context_length=6).to(device=device, dtype=dtype)
-    return {"output": {"context": ca(_moved(_journey_batch(), device, dtype)).detach()}}
-
-
-def _wrapper(device: torch.device, dtype: torch.dtype) -> Outputs:
-    torch.manual_seed(123)
-    wrapper = MultiHeadAttentionWrapper(d_in=3, d_out=2, context_length=6, num_heads=2)
-    wrapper.to(device=device, dtype=dtype)
-    return {"output": {"context": wrapper(_moved(_journey_batch(), device, dtype)).detach()}}
-
-
-def _multihead(device: torch.device, dtype: torch.dtype) -> Outputs:
-    torch.manual_seed(123)
-    mha = MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
-    d_out = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(0))
-    mha.to(device=device, dtype=dtype)
-    return _module_outputs(mha, [_moved(_journey_batch(), device, dtype)], _moved(d_out, device, dtype))
-
-
-def _cross(device: torch.device, dtype: torch.dtype) -> Outputs:
-    x_1 = embed_sentence()[None]  # 6 tokens
-    torch.manual_seed(123)
-    cross = CrossAttention(d_in=3, d_out=2, d_v=4)
-    x_2 = torch.rand(1, 8, 3)  # 8 tokens
-    cross.to(device=device, dtype=dtype)
-    return {"output": {"context": cross(_moved(x_1, device, dtype), _moved(x_2, device, dtype)).detach()}}
-
-
-def _manual_backward(device: torch.device, dtype: torch.dtype) -> Outputs:
-    # float32 numbers, as every example's inputs, so that the float32 and float64 runs start from the same ones
-    inputs = worked_example(dtype=torch.float32)
-    x, w_q, w_k, w_v, w_out, target = (_moved(t, device, dtype) for t in inputs)
-    fwd = attention_forward(x, w_q, w_k, w_v)
-    loss, dz, dw_out = bce_loss_and_grad(fwd.z, w_out, target)
-    grads = attention_backward(fwd, dz)
-    return {
-        "output": {"z": fwd.z, "loss": loss},
-        "gradients": {"x": grads.x, "w_q": grads.w_q, "w_k": grads.w_k, "w_v": grads.w_v, "w_out": dw_out},
-    }
-
-
-def _qkv(device: torch.device, dtype: torch.dtype) -> list[torch.Tensor]:
-    """q, k, v of shape (1, 2, 40, 16) and an output gradient, drawn on the CPU from seed 0."""
-    q, k, v, d_out = torch.randn(4, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
-    return [_moved(t, device, dtype) for t in (q, k, v, d_out)]
-
-
-def _flash(device: torch.device, dtype: torch.dtype) -> Outputs:
-    fn = lambda q, k, v: flash_attention(q, k, v, causal=True, block_q=16, block_k=16)  # noqa: E731
-    return _kernel_outputs(fn, *_qkv(device, dtype))
-
-
-def _chunked(device: torch.device, dtype: torch.dtype) -> Outputs:
-    fn = lambda q, k, v: chunked_attention(q, k, v, causal=True, max_scores=100)  # noqa: E731
-    return _kernel_outputs(fn, *_qkv(device, dtype))
-
-
-def _triton(device: torch.device, dtype: torch.dtype) -> Outputs:
-    from attn_examples.triton_flash import triton_flash_attention  # imported only where CUDA runs it
-
-    fn = lambda q, k, v: triton_flash_attention(q, k, v, causal=True, block_m=16, block_n=16)  # noqa: E731
-    return _kernel_outputs(fn, *_qkv(device, dtype))
-
-
-def _sdpa_reference(device: torch.device, dtype: torch.dtype) -> Outputs:
-    return _kernel_outputs(
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), *_qkv(device, dtype)
-    )
-
-
-def _triton_requires(device: torch.device) -> str | None:
-    if device.type != "cuda":
-        return "needs CUDA"
-    if importlib.util.find_spec("triton") is None:
-        return 'needs Triton (pip install "attn-examples[triton]")'
-    return None
-
-
 def _dropout_on_device(device: torch.device, dtype: torch.dtype) -> Outputs:
     torch.manual_seed(123)  # seeds the CPU generator and every GPU's
     dropout = nn.Dropout(0.5)  # training mode: a fresh mask on every call
@@ -254,48 +58,11 @@ def _randn_on_device(device: torch.device, dtype: torch.dtype) -> Outputs:
 
 def _randn_then_moved(device: torch.device, dtype: torch.dtype) -> Outputs:
     torch.manual_seed(123)
-    return {"output": {"draw": _moved(torch.randn(6, 3), device, dtype)}}
+    return {"output": {"draw": moved(torch.randn(6, 3), device, dtype)}}
 
 
-EXAMPLES: tuple[Example, ...] = (
-    Example("simple-attention", 'context vector of "shiny" in "Hello shiny sun!"', _simple_one_query),
-    Example("simple-attention", 'context vectors of "Hello shiny sun!" (matrix form)', _simple_all_tokens),
-    Example("averaging-trick", "running average with loops", _running_average(running_average_loops)),
-    Example("averaging-trick", "running average as a matrix product", _running_average(running_average_matmul)),
-    Example("averaging-trick", "running average as a masked softmax", _running_average(running_average_softmax)),
-    Example("averaging-trick", "DataDependentHead(32, 16, 8)", _data_dependent_head),
-    Example(
-        "scaled-dot-product", 'SelfAttentionV1 on "Life is short, eat dessert first"', _self_attention(SelfAttentionV1)
-    ),
-    Example(
-        "scaled-dot-product", 'SelfAttentionV2 on "Life is short, eat dessert first"', _self_attention(SelfAttentionV2)
-    ),
-    Example("causal-attention", "CausalAttention without dropout", _causal),
-    Example("multi-head-attention", "MultiHeadAttentionWrapper, 2 heads", _wrapper),
-    Example(
-        "multi-head-attention",
-        "MultiHeadAttention, 2 heads (fused SDPA)",
-        _multihead,
-        note="backward through the device's own SDPA kernel",
-    ),
-    Example("cross-attention", "CrossAttention, 6 query tokens over 8 key tokens", _cross),
-    Example(
-        "backward-pass",
-        "attention_forward and attention_backward, BCE loss",
-        _manual_backward,
-        note="gradients by hand, as on the page, not by autograd",
-    ),
-    Example("efficient-attention", "flash_attention, causal, 16×16 tiles", _flash),
-    Example("efficient-attention", "chunked_attention, causal", _chunked),
-    Example(
-        "efficient-attention",
-        "triton_flash_attention, causal, 16×16 tiles",
-        _triton,
-        note="float16/bfloat16/float32 kernel on CUDA only; compared with PyTorch's SDPA on the CPU",
-        float64=False,
-        reference=_sdpa_reference,
-        requires=_triton_requires,
-    ),
+# Three examples that are not attention: random numbers drawn on each device from one seed
+RANDOM_NUMBERS = (
     Example(
         "causal-attention",
         "nn.Dropout(0.5) after torch.manual_seed(123), mask drawn on the device",
@@ -316,6 +83,11 @@ EXAMPLES: tuple[Example, ...] = (
         _randn_then_moved,
         note="the guide's convention: identical numbers on every device",
     ),
+)
+# every chapter module's own examples (its AGREEMENT), then the three above
+EXAMPLES: tuple[Example, ...] = (
+    *(example for module in chapter_modules() for example in getattr(module, "AGREEMENT", ())),
+    *RANDOM_NUMBERS,
 )
 # --8<-- [end:examples]
 
@@ -419,9 +191,9 @@ def measure(example: Example, device: torch.device | str = "cpu") -> AgreementRe
     With ``device`` the CPU, only the float32-vs-float64 column is measured;
     the device columns are None.
 
-    >>> record = measure(EXAMPLES[0])
-    >>> record.output.cpu_f32_vs_f64 < 1e-6, record.output.device_f32_vs_cpu_f32
-    (True, None)
+    >>> record = measure(RANDOM_NUMBERS[2])
+    >>> record.output.cpu_f32_vs_f64, record.output.device_f32_vs_cpu_f32
+    (0.0, None)
     """
     if not isinstance(example, Example):
         raise TypeError(f"example must be an Example, got {type(example).__name__}")
@@ -471,8 +243,8 @@ def run(
 ) -> list[AgreementRecord]:
     """Measure every example against ``device`` (default: ``default_device()``); one record each.
 
-    >>> [r.example for r in run("cpu", EXAMPLES[:1])]
-    ['context vector of "shiny" in "Hello shiny sun!"']
+    >>> [r.example for r in run("cpu", RANDOM_NUMBERS[2:])]
+    ['torch.randn(6, 3) after torch.manual_seed(123), drawn on the CPU then moved']
     """
     device = resolve_device(device)
     examples = list(examples)
@@ -566,13 +338,25 @@ def _cell(record: AgreementRecord, differences: Differences, column: str, env: E
     return format_difference(getattr(differences, column))
 
 
-def markdown_table(records: Iterable[AgreementRecord], env: Environment) -> str:
-    """A heading line, then one table row per example, two where it has gradients.
+def _chapter_page(chapter: str) -> str:
+    """The chapter column's default: a link to the chapter's page, named by the page."""
+    return f"[{chapter}]({chapter}.md)"
+
+
+def markdown_table(
+    rows: Iterable[AgreementRecord | Example], env: Environment, chapter_cell: Callable[[str], str] = _chapter_page
+) -> str:
+    """A heading line, then one table row per record, two where it has gradients.
+
+    An ``Example`` among ``rows`` has no record in the run of ``env`` (it was
+    added since): its row says "not measured yet". ``chapter_cell`` writes
+    the chapter column from a chapter's page name; the site's table links
+    each page under its title instead.
 
     >>> env = environment("cpu")
-    >>> table = markdown_table(run("cpu", EXAMPLES[:1]), env)
-    >>> "| not measured | not measured |" in table
-    True
+    >>> table = markdown_table([*run("cpu", RANDOM_NUMBERS[2:]), RANDOM_NUMBERS[1]], env)
+    >>> "| not measured | not measured |" in table, table.count("not measured yet")
+    (True, 3)
     """
     lines = [
         _heading(env),
@@ -580,35 +364,49 @@ def markdown_table(records: Iterable[AgreementRecord], env: Environment) -> str:
         "| chapter | example | CPU f32 vs f64 | GPU f32 vs CPU f32 | GPU f64 vs CPU f64 | note |",
         "|---|---|---:|---:|---:|---|",
     ]
-    for record in records:
-        title, link = CHAPTERS[record.chapter]
-        for part, differences in record.parts().items():
-            name = record.example
-            if record.gradients is not None:  # two rows: say which is which
+    for row in rows:
+        if isinstance(row, Example):
+            cells = [NOT_MEASURED_YET] * len(COLUMNS)
+            lines.append(_table_row(chapter_cell(row.chapter), row.name, cells, row.note))
+            continue
+        for part, differences in row.parts().items():
+            name = row.example
+            if row.gradients is not None:  # two rows: say which is which
                 name += ": gradients" if part == "gradients" else ": forward"
-            note = record.note
-            if record.differing_fraction_f32 is not None:
-                note += f" ({record.differing_fraction_f32:.0%} of the entries differ in float32)"
-            cells = [_cell(record, differences, column, env) for column in COLUMNS]
-            name = name.replace("|", "\\|")
-            lines.append(f"| [{title}]({link}) | {name} | " + " | ".join(cells) + f" | {note} |")
+            note = row.note
+            if row.differing_fraction_f32 is not None:
+                note += f" ({row.differing_fraction_f32:.0%} of the entries differ in float32)"
+            cells = [_cell(row, differences, column, env) for column in COLUMNS]
+            lines.append(_table_row(chapter_cell(row.chapter), name, cells, note))
     return "\n".join(lines) + "\n"
 
 
-def write_results(records: list[AgreementRecord], env: Environment, out_dir: Path) -> list[Path]:
-    """Write ``results.jsonl`` (environment first, then one record per example) and ``table.md``.
+def _table_row(chapter: str, name: str, cells: Sequence[str], note: str) -> str:
+    name = name.replace("|", "\\|")
+    return f"| {chapter} | {name} | " + " | ".join(cells) + f" | {note} |"
+
+
+def unmeasured(records: Iterable[AgreementRecord], examples: Iterable[Example] = EXAMPLES) -> list[Example]:
+    """The examples that none of ``records`` measured (added since those records were made).
+
+    >>> [e.name for e in unmeasured(run("cpu", RANDOM_NUMBERS[:2]), RANDOM_NUMBERS)]
+    ['torch.randn(6, 3) after torch.manual_seed(123), drawn on the CPU then moved']
+    """
+    measured = {record.example for record in records}
+    return [example for example in examples if example.name not in measured]
+
+
+def write_results(records: list[AgreementRecord], env: Environment, out_dir: Path) -> Path:
+    """Write ``out_dir/results.jsonl``: the environment first, then one record per example.
 
     >>> import tempfile
     >>> from attn_examples.results import read_results
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     paths = write_results(run("cpu", EXAMPLES[:1]), environment("cpu"), Path(folder))
-    ...     [p.name for p in paths], len(read_results(paths[0], AgreementRecord)[1])
-    (['results.jsonl', 'table.md'], 1)
+    ...     path = write_results(run("cpu", RANDOM_NUMBERS[2:]), environment("cpu"), Path(folder))
+    ...     path.name, len(read_results(path, AgreementRecord)[1])
+    ('results.jsonl', 1)
     """
     if not isinstance(out_dir, Path):
         raise TypeError(f"out_dir must be a pathlib.Path, got {type(out_dir).__name__}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    jsonl = results.write_results(out_dir / "results.jsonl", env, records)
-    table = out_dir / "table.md"
-    table.write_text(markdown_table(records, env), encoding="utf-8")
-    return [jsonl, table]
+    return results.write_results(out_dir / "results.jsonl", env, records)

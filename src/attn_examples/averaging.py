@@ -16,6 +16,11 @@ from torch import nn
 from attn_examples._checks import check_float_tensor, check_module_input, check_positive_int
 
 # --8<-- [end:imports]
+# isort: split
+from collections.abc import Callable
+
+from attn_examples.causal import causal_mask
+from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 
 _SHAPES = {2: "(tokens, channels)", 3: "(batch, tokens, channels)"}
 
@@ -130,3 +135,50 @@ class DataDependentHead(nn.Module):
 
 
 # --8<-- [end:head]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "averaging-trick"
+
+
+def _running_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.device, torch.dtype], Outputs]:
+    def run(device: torch.device, dtype: torch.dtype) -> Outputs:
+        torch.manual_seed(1337)
+        x = torch.randn(4, 8, 2)
+        return {"output": {"average": fn(moved(x, device, dtype))}}
+
+    return run
+
+
+def _data_dependent_head(device: torch.device, dtype: torch.dtype) -> Outputs:
+    torch.manual_seed(1337)
+    head = DataDependentHead(d_in=32, head_size=16, context_length=8)
+    x = torch.randn(4, 8, 32)
+    head.to(device=device, dtype=dtype)
+    return {"output": {"output": head(moved(x, device, dtype)).detach()}}
+
+
+AGREEMENT = (
+    Example(CHAPTER, "running average with loops", _running_average(running_average_loops)),
+    Example(CHAPTER, "running average as a matrix product", _running_average(running_average_matmul)),
+    Example(CHAPTER, "running average as a masked softmax", _running_average(running_average_softmax)),
+    Example(CHAPTER, "DataDependentHead(32, 16, 8)", _data_dependent_head),
+)
+
+
+def _averaging_matrix_figure() -> Heatmap:
+    tokens = 8
+    return Heatmap(averaging_matrix(tokens), positions(tokens), hidden=~causal_mask(tokens))
+
+
+def _data_dependent_head_figure() -> Heatmap:
+    torch.manual_seed(1337)  # as the chapter's example: the head first, then its inputs
+    head = DataDependentHead(d_in=32, head_size=16, context_length=8)
+    inputs = torch.randn(4, 8, 32)
+    with torch.no_grad():
+        weights = head.weights(inputs)[0]
+    return Heatmap(weights, positions(8), hidden=~causal_mask(8))
+
+
+FIGURES = {"averaging-matrix": _averaging_matrix_figure, "data-dependent-head": _data_dependent_head_figure}

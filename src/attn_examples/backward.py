@@ -24,6 +24,8 @@ from attn_examples._checks import (
 from attn_examples.causal import causal_mask
 
 # --8<-- [end:imports]
+# isort: split
+from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 
 _X_SHAPES = {2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"}
 
@@ -337,3 +339,41 @@ def score_statistics(scheme: str, d: int, tokens: int = 16, samples: int = 64, s
 
 
 # --8<-- [end:score_statistics]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "backward-pass"
+
+
+def _manual_backward(device: torch.device, dtype: torch.dtype) -> Outputs:
+    # float32 numbers, as every example's inputs, so that the float32 and float64 runs start from the same ones
+    inputs = worked_example(dtype=torch.float32)
+    x, w_q, w_k, w_v, w_out, target = (moved(t, device, dtype) for t in inputs)
+    fwd = attention_forward(x, w_q, w_k, w_v)
+    loss, dz, dw_out = bce_loss_and_grad(fwd.z, w_out, target)
+    grads = attention_backward(fwd, dz)
+    return {
+        "output": {"z": fwd.z, "loss": loss},
+        "gradients": {"x": grads.x, "w_q": grads.w_q, "w_k": grads.w_k, "w_v": grads.w_v, "w_out": dw_out},
+    }
+
+
+AGREEMENT = (
+    Example(
+        CHAPTER,
+        "attention_forward and attention_backward, BCE loss",
+        _manual_backward,
+        note="gradients by hand, as on the page, not by autograd",
+    ),
+)
+
+
+def _score_gradient_figure() -> Heatmap:
+    x, w_q, w_k, w_v, w_out, target = worked_example()
+    fwd = attention_forward(x, w_q, w_k, w_v)
+    _, dz, _ = bce_loss_and_grad(fwd.z, w_out, target)
+    return Heatmap(attention_backward(fwd, dz).s, positions(3), signed=True)
+
+
+FIGURES = {"score-gradient": _score_gradient_figure}

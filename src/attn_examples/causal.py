@@ -22,6 +22,9 @@ from attn_examples._checks import (
 )
 
 # --8<-- [end:imports]
+# isort: split
+from attn_examples.chapters import Example, Heatmap, Outputs, moved
+from attn_examples.self_attention import JOURNEY_TOKENS, your_journey
 
 
 # --8<-- [start:masks]
@@ -121,3 +124,31 @@ class CausalAttention(nn.Module):
 
 
 # --8<-- [end:module]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "causal-attention"
+
+
+def _causal_module(device: torch.device, dtype: torch.dtype) -> Outputs:
+    torch.manual_seed(123)
+    ca = CausalAttention(d_in=3, d_out=2, context_length=6).to(device=device, dtype=dtype)
+    batch = torch.stack((your_journey(), your_journey()))
+    return {"output": {"context": ca(moved(batch, device, dtype)).detach()}}
+
+
+AGREEMENT = (Example(CHAPTER, "CausalAttention without dropout", _causal_module),)
+
+
+def _weights_figure() -> Heatmap:
+    torch.manual_seed(123)  # as the chapter's example
+    ca = CausalAttention(d_in=3, d_out=2, context_length=6)
+    x = your_journey()
+    with torch.no_grad():
+        scores = ca.W_query(x) @ ca.W_key(x).T / math.sqrt(2)
+        weights = causal_weights_masked(scores)
+    return Heatmap(weights, JOURNEY_TOKENS, hidden=~causal_mask(6))
+
+
+FIGURES = {"weights": _weights_figure}

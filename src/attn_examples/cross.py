@@ -15,6 +15,9 @@ from attn_examples._checks import check_module_input, check_positive_int
 from attn_examples.self_attention import scaled_dot_product_attention
 
 # --8<-- [end:imports]
+# isort: split
+from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
+from attn_examples.self_attention import SENTENCE, attention_weights, embed_sentence
 
 
 # --8<-- [start:module]
@@ -59,3 +62,33 @@ class CrossAttention(nn.Module):
 
 
 # --8<-- [end:module]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "cross-attention"
+
+
+def _cross(device: torch.device, dtype: torch.dtype) -> Outputs:
+    x_1 = embed_sentence()[None]  # 6 tokens
+    torch.manual_seed(123)
+    cross = CrossAttention(d_in=3, d_out=2, d_v=4)
+    x_2 = torch.rand(1, 8, 3)  # 8 tokens
+    cross.to(device=device, dtype=dtype)
+    return {"output": {"context": cross(moved(x_1, device, dtype), moved(x_2, device, dtype)).detach()}}
+
+
+AGREEMENT = (Example(CHAPTER, "CrossAttention, 6 query tokens over 8 key tokens", _cross),)
+
+
+def _weights_figure() -> Heatmap:
+    x_1 = embed_sentence()[None]  # as the chapter's example
+    torch.manual_seed(123)
+    module = CrossAttention(d_in=3, d_out=2, d_v=4)
+    x_2 = torch.rand(1, 8, 3)
+    with torch.no_grad():
+        weights = attention_weights(module.W_query(x_1), module.W_key(x_2))[0]
+    return Heatmap(weights, SENTENCE.replace(",", "").split(), positions(8))
+
+
+FIGURES = {"weights": _weights_figure}

@@ -17,6 +17,14 @@ import torch
 from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
 
 # --8<-- [end:imports]
+# isort: split
+import importlib.util
+import math
+
+import torch.nn.functional as F
+
+from attn_examples.causal import causal_mask
+from attn_examples.chapters import Example, Heatmap, Outputs, kernel_outputs, moved, positions
 
 
 # --8<-- [start:online_softmax]
@@ -242,3 +250,72 @@ def chunked_attention(
 
 
 # --8<-- [end:chunked]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "efficient-attention"
+
+
+def _qkv(device: torch.device, dtype: torch.dtype) -> list[torch.Tensor]:
+    """q, k, v of shape (1, 2, 40, 16) and an output gradient, drawn on the CPU from seed 0."""
+    q, k, v, d_out = torch.randn(4, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
+    return [moved(t, device, dtype) for t in (q, k, v, d_out)]
+
+
+def _flash(device: torch.device, dtype: torch.dtype) -> Outputs:
+    fn = lambda q, k, v: flash_attention(q, k, v, causal=True, block_q=16, block_k=16)  # noqa: E731
+    return kernel_outputs(fn, *_qkv(device, dtype))
+
+
+def _chunked(device: torch.device, dtype: torch.dtype) -> Outputs:
+    fn = lambda q, k, v: chunked_attention(q, k, v, causal=True, max_scores=100)  # noqa: E731
+    return kernel_outputs(fn, *_qkv(device, dtype))
+
+
+def _triton(device: torch.device, dtype: torch.dtype) -> Outputs:
+    from attn_examples.triton_flash import triton_flash_attention  # imported only where CUDA runs it
+
+    fn = lambda q, k, v: triton_flash_attention(q, k, v, causal=True, block_m=16, block_n=16)  # noqa: E731
+    return kernel_outputs(fn, *_qkv(device, dtype))
+
+
+def _sdpa_reference(device: torch.device, dtype: torch.dtype) -> Outputs:
+    return kernel_outputs(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), *_qkv(device, dtype))
+
+
+def _triton_requires(device: torch.device) -> str | None:
+    if device.type != "cuda":
+        return "needs CUDA"
+    if importlib.util.find_spec("triton") is None:
+        return 'needs Triton (pip install "attn-examples[triton]")'
+    return None
+
+
+AGREEMENT = (
+    Example(CHAPTER, "flash_attention, causal, 16×16 tiles", _flash),
+    Example(CHAPTER, "chunked_attention, causal", _chunked),
+    Example(
+        CHAPTER,
+        "triton_flash_attention, causal, 16×16 tiles",
+        _triton,
+        note="float16/bfloat16/float32 kernel on CUDA only; compared with PyTorch's SDPA on the CPU",
+        float64=False,
+        reference=_sdpa_reference,
+        requires=_triton_requires,
+    ),
+)
+
+
+def _tiles_figure() -> Heatmap:
+    tokens, tile = 12, 4
+    generator = torch.Generator().manual_seed(0)
+    q, k = torch.randn(2, tokens, 8, generator=generator, dtype=torch.float64).unbind(0)
+    scores = q @ k.T / math.sqrt(8)
+    weights = torch.zeros(tokens, tokens, dtype=torch.float64)
+    for row in range(tokens):  # each row's visible scores, read one tile of keys at a time
+        weights[row, : row + 1] = online_softmax(scores[row, : row + 1], block_size=tile)[0]
+    return Heatmap(weights, positions(tokens), hidden=~causal_mask(tokens), tiles=(tile, tile), annotate=False)
+
+
+FIGURES = {"tiles": _tiles_figure}

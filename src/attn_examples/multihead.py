@@ -19,6 +19,9 @@ from attn_examples._checks import check_module_input, check_positive_int, check_
 from attn_examples.causal import CausalAttention, causal_mask
 
 # --8<-- [end:imports]
+# isort: split
+from attn_examples.chapters import Example, Heatmap, Outputs, module_outputs, moved
+from attn_examples.self_attention import JOURNEY_TOKENS, attention_weights, your_journey
 
 
 # --8<-- [start:wrapper]
@@ -180,3 +183,52 @@ def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
 
 
 # --8<-- [end:to_torch]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "multi-head-attention"
+
+
+def _journey_batch() -> torch.Tensor:
+    """The page's batch: "Your journey starts with one step", twice."""
+    return torch.stack((your_journey(), your_journey()))
+
+
+def _wrapper(device: torch.device, dtype: torch.dtype) -> Outputs:
+    torch.manual_seed(123)
+    wrapper = MultiHeadAttentionWrapper(d_in=3, d_out=2, context_length=6, num_heads=2)
+    wrapper.to(device=device, dtype=dtype)
+    return {"output": {"context": wrapper(moved(_journey_batch(), device, dtype)).detach()}}
+
+
+def _multihead(device: torch.device, dtype: torch.dtype) -> Outputs:
+    torch.manual_seed(123)
+    mha = MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
+    d_out = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(0))
+    mha.to(device=device, dtype=dtype)
+    return module_outputs(mha, [moved(_journey_batch(), device, dtype)], moved(d_out, device, dtype))
+
+
+AGREEMENT = (
+    Example(CHAPTER, "MultiHeadAttentionWrapper, 2 heads", _wrapper),
+    Example(
+        CHAPTER,
+        "MultiHeadAttention, 2 heads (fused SDPA)",
+        _multihead,
+        note="backward through the device's own SDPA kernel",
+    ),
+)
+
+
+def _heads_figure() -> Heatmap:
+    torch.manual_seed(123)  # as the chapter's example
+    mha = MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
+    x = your_journey()[None]
+    with torch.no_grad():
+        q, k = mha._split_heads(mha.W_query(x)), mha._split_heads(mha.W_key(x))
+        weights = attention_weights(q, k, mask=causal_mask(6))[0]
+    return Heatmap(weights, JOURNEY_TOKENS, hidden=~causal_mask(6))
+
+
+FIGURES = {"heads": _heads_figure}

@@ -24,6 +24,10 @@ from attn_examples._checks import (
 )
 
 # --8<-- [end:imports]
+# isort: split
+from collections.abc import Callable
+
+from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 
 
 # --8<-- [start:functional]
@@ -273,3 +277,43 @@ def scaling_statistics(d_k: int, tokens: int = 8, samples: int = 2000, seed: int
 
 
 # --8<-- [end:why_scale]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "scaled-dot-product"
+
+
+def _self_attention(cls: type[nn.Module]) -> Callable[[torch.device, torch.dtype], Outputs]:
+    def run(device: torch.device, dtype: torch.dtype) -> Outputs:
+        x = embed_sentence()  # seeds with 123 itself
+        torch.manual_seed(123)
+        module = cls(d_in=3, d_out=2, d_v=4).to(device=device, dtype=dtype)
+        return {"output": {"context": module(moved(x, device, dtype)).detach()}}
+
+    return run
+
+
+AGREEMENT = (
+    Example(CHAPTER, 'SelfAttentionV1 on "Life is short, eat dessert first"', _self_attention(SelfAttentionV1)),
+    Example(CHAPTER, 'SelfAttentionV2 on "Life is short, eat dessert first"', _self_attention(SelfAttentionV2)),
+)
+
+
+def _initialisation_figure() -> Heatmap:
+    torch.manual_seed(0)  # as the chapter's example
+    x_wide = torch.randn(8, 512)
+    torch.manual_seed(1)
+    wide_v1 = SelfAttentionV1(d_in=512, d_out=64)
+    wide_v2 = SelfAttentionV2(d_in=512, d_out=64)
+    with torch.no_grad():
+        weights = torch.stack(
+            [
+                attention_weights(x_wide @ wide_v1.W_query, x_wide @ wide_v1.W_key),
+                attention_weights(wide_v2.W_query(x_wide), wide_v2.W_key(x_wide)),
+            ]
+        )
+    return Heatmap(weights, positions(8), annotate=True)
+
+
+FIGURES = {"initialisation": _initialisation_figure}

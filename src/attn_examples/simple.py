@@ -24,6 +24,8 @@ from attn_examples._checks import (
 )
 
 # --8<-- [end:imports]
+# isort: split
+from attn_examples.chapters import Example, Heatmap, Outputs, moved
 
 # --8<-- [start:embeddings]
 TOKENS = ("Hello", "shiny", "sun!")
@@ -191,3 +193,30 @@ def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool 
 
 
 # --8<-- [end:all_tokens]
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figure.
+CHAPTER = "simple-attention"
+
+
+def _one_query(device: torch.device, dtype: torch.dtype) -> Outputs:
+    x = moved(hello_shiny_sun(), device, dtype)
+    return {"output": {"context": context_vector(x[TOKENS.index("shiny")], x)}}
+
+
+def _all_tokens(device: torch.device, dtype: torch.dtype) -> Outputs:
+    return {"output": {"context": context_vectors(moved(hello_shiny_sun(), device, dtype))}}
+
+
+AGREEMENT = (
+    Example(CHAPTER, 'context vector of "shiny" in "Hello shiny sun!"', _one_query),
+    Example(CHAPTER, 'context vectors of "Hello shiny sun!" (matrix form)', _all_tokens),
+)
+
+
+def _weights_figure() -> Heatmap:
+    return Heatmap(attention_matrix(hello_shiny_sun()), TOKENS)
+
+
+FIGURES = {"weights": _weights_figure}

@@ -20,17 +20,30 @@ def _load_mkdocs_config() -> dict:
     return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
 
 
-def _languages() -> tuple[str, list[str]]:
+def _languages() -> list[dict]:
     for plugin in _load_mkdocs_config()["plugins"]:
         if isinstance(plugin, dict) and "i18n" in plugin:
-            languages = plugin["i18n"]["languages"]
-            default = next(lang["locale"] for lang in languages if lang.get("default"))
-            return default, [lang["locale"] for lang in languages]
+            return plugin["i18n"]["languages"]
     raise LookupError("mkdocs.yml has no i18n plugin")
 
 
-DEFAULT_LANGUAGE, LANGUAGES = _languages()
+def _flat(items: list) -> list[tuple[str, str]]:
+    """The nav's entries as (title, target), those of its sections included, in order."""
+    flat = []
+    for item in items:
+        ((title, target),) = item.items()
+        flat.extend(_flat(target) if isinstance(target, list) else [(title, target)])
+    return flat
+
+
+DEFAULT_LANGUAGE = next(lang["locale"] for lang in _languages() if lang.get("default"))
+LANGUAGES = [lang["locale"] for lang in _languages()]
 TRANSLATIONS = [lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE]
+# the nav: (title, target) in order, and each translation's titles of it
+NAV = _flat(_load_mkdocs_config()["nav"])
+NAV_TRANSLATIONS = {
+    lang["locale"]: lang.get("nav_translations") or {} for lang in _languages() if not lang.get("default")
+}
 
 # The English sources, without the language suffix: "simple-attention", "notebooks/simple-attention"
 PAGES = sorted(p.relative_to(DOCS).as_posix().removesuffix(".en.md") for p in DOCS.rglob("*.en.md"))

@@ -17,7 +17,7 @@ from mkdocs.exceptions import PluginError
 from attn_site.figures import FIGURES, text_for
 from attn_site.plugins.cache import DiskCache
 from attn_site.plugins.figures.plugin import FiguresPlugin, figures_key
-from tests.site_checks.layout import LANGUAGES, NOTEBOOKS, ROOT, SITE, built_page
+from tests.site_checks.layout import DOCS, LANGUAGES, NOTEBOOKS, ROOT, SITE, built_page
 
 CHAPTERS = [stem.removeprefix("notebooks/") for stem in NOTEBOOKS]
 
@@ -46,7 +46,7 @@ def test_each_chapter_shows_its_figures_in_its_language(chapter: str, lang: str)
         assert svg.is_file(), f"{img['src']} of {page} is not in the site"
         name = urlsplit(img["src"]).path.split("/figures/")[1].rsplit(".", 2)[0]
         words = {html.unescape(t) for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", svg.read_text(encoding="utf-8"))}
-        assert text_for(name, lang)("title") in words, f"{svg} is not in {lang}"
+        assert text_for(name, lang, DOCS)("title") in words, f"{svg} is not in {lang}"
 
 
 def _config(tmp_path: Path, lang: str, languages: tuple[str, ...] = ("en", "it")) -> SimpleNamespace:
@@ -59,6 +59,7 @@ def _config(tmp_path: Path, lang: str, languages: tuple[str, ...] = ("en", "it")
     )
     return SimpleNamespace(
         config_file_path=str(tmp_path / "mkdocs.yml"),
+        docs_dir=str(tmp_path / "docs"),
         theme={"language": languages[0]},
         site_dir=str(tmp_path / "site"),
         use_directory_urls=True,
@@ -74,15 +75,25 @@ def _plugin(tmp_path: Path) -> FiguresPlugin:
     return plugin
 
 
-@pytest.mark.parametrize("edited", ["src/attn_examples/simple.py", "attn-site/src/attn_site/figures.yml"])
-def test_the_cache_key_follows_the_code_and_the_words(tmp_path: Path, edited: str) -> None:
-    for package in ("src/attn_examples", "attn-site/src/attn_site"):
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    folders = ["src", "attn-site/src"]
-    before = figures_key(tmp_path, folders)
-    assert figures_key(tmp_path, folders) == before
-    (tmp_path / edited).write_text((tmp_path / edited).read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert figures_key(tmp_path, folders) != before
+@pytest.mark.parametrize(
+    ("edited", "old", "new"),
+    [
+        ("src/attn_examples/simple.py", 'TOKENS = ("Hello"', 'TOKENS = ("Hi"'),
+        ("attn-site/src/attn_site/words/it.yml", "peso di attenzione", "peso"),
+        ("docs/simple-attention.ko.md", "    title: “Hello shiny sun!”", "    title: Hello"),
+    ],
+)
+def test_the_cache_key_follows_the_code_and_the_words(tmp_path: Path, edited: str, old: str, new: str) -> None:
+    for folder in ("src/attn_examples", "attn-site/src/attn_site", "docs"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "notebooks"))
+    folders, docs = ["src", "attn-site/src"], tmp_path / "docs"
+    before = figures_key(tmp_path, folders, docs)
+    (docs / "glossary.en.md").write_text("# Glossary, edited\n", encoding="utf-8")  # no figure: same key
+    assert figures_key(tmp_path, folders, docs) == before
+    text = (tmp_path / edited).read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / edited).write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert figures_key(tmp_path, folders, docs) != before
 
 
 def test_drawn_figures_are_reused_and_added_under_the_language_prefix(tmp_path: Path, monkeypatch) -> None:
@@ -90,8 +101,9 @@ def test_drawn_figures_are_reused_and_added_under_the_language_prefix(tmp_path: 
     (tmp_path / "src" / "m.py").write_text("x = 1\n")
     cache = DiskCache(tmp_path / "cache" / "figures")
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="150pt"/>'
+    key = figures_key(tmp_path, ["src"], tmp_path / "docs")
     for lang in ("en", "it"):
-        cache.write_json(DiskCache.key(figures_key(tmp_path, ["src"]), lang), {"chapter/w.light.svg": svg})
+        cache.write_json(DiskCache.key(key, lang), {"chapter/w.light.svg": svg})
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("drew again"))
     plugin = _plugin(tmp_path)
     for lang, dest in (("en", "figures/chapter/w.light.svg"), ("it", "it/figures/chapter/w.light.svg")):

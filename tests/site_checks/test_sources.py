@@ -7,7 +7,8 @@ from dataclasses import fields
 
 import pytest
 
-from tests.site_checks.layout import LANGUAGES, NOTEBOOKS, PAGES, TRANSLATIONS, source
+from attn_site.i18n import state_of
+from tests.site_checks.layout import LANGUAGES, NAV, NAV_TRANSLATIONS, NOTEBOOKS, PAGES, TRANSLATIONS, source
 from tests.site_checks.markdown_structure import Skeleton, skeleton
 
 
@@ -22,6 +23,12 @@ def test_the_guide_has_its_pages_and_notebooks() -> None:
     ]
     assert {"index", "why-attention", "glossary", *chapters} <= set(PAGES)
     assert {f"notebooks/{chapter}" for chapter in chapters} <= set(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("lang", TRANSLATIONS)
+def test_every_title_of_the_nav_has_a_translation(lang: str) -> None:
+    missing = [title for title, _ in NAV if title not in NAV_TRANSLATIONS[lang]]
+    assert not missing, f"mkdocs.yml: add {missing} to the nav_translations of {lang}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -67,10 +74,12 @@ def test_notebook_is_committed_without_outputs(stem: str, lang: str) -> None:
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 def test_notebook_code_cells_are_identical_across_languages(stem: str, lang: str) -> None:
     english, translated = _cells(stem, "en"), _cells(stem, lang)
+    # a notebook never stamped still holds the English text (a new chapter's translations start so)
+    translated_yet = state_of(source(stem, "en", ".ipynb"), lang) != "untranslated"
     assert [c["cell_type"] for c in translated] == [c["cell_type"] for c in english]
     for a, b in zip(english, translated, strict=True):
         if a["cell_type"] == "code":
             assert "".join(b["source"]) == "".join(a["source"]), f"{stem}.{lang}: code cell {a.get('id')} differs"
         else:
             assert skeleton("".join(b["source"])).inline_math == skeleton("".join(a["source"])).inline_math
-            assert b["source"] != a["source"], f"{stem}.{lang}: markdown cell {a.get('id')} is not translated"
+            assert b["source"] != a["source"] or not translated_yet, f"{stem}.{lang}: cell {a.get('id')} not translated"

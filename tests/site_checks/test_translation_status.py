@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from attn_site import i18n
-from attn_site.plugins.translations.plugin import TranslationsPlugin
+from attn_site.plugins.translations.plugin import BANNERS, TranslationsPlugin
 from attn_site.words import words_for
 from tests.site_checks.layout import DOCS, LANGUAGES, SITE, TRANSLATIONS
 
@@ -53,6 +53,11 @@ def test_an_outdated_translation_gets_a_banner_in_its_language(tmp_path: Path, l
     link = banner.select_one(".translation-outdated a")
     assert link["href"] == "../../chapter/" and link["hreflang"] == "en"
     assert link.get_text() == words_for(lang)["outdated_banner"]["link"]
+    # a translation never stamped still holds the English text: its own banner says so
+    translated.write_text("# Chapter\n", encoding="utf-8")
+    banner = BeautifulSoup(plugin.on_page_content("<p>x</p>", page=page, config=config, files=None), "html.parser")
+    title = banner.select_one(".translation-untranslated .admonition-title").get_text()
+    assert title == words_for(lang)["untranslated_banner"]["title"]
     # the English page itself never gets one
     english = _page("chapter.en.md", "chapter/")
     assert plugin.on_page_content("<p>x</p>", page=english, config=_config(tmp_path, "en"), files=None) == "<p>x</p>"
@@ -86,10 +91,11 @@ def test_status_page_lists_every_page_and_notebook(lang: str) -> None:
 
 
 @pytest.mark.site
-def test_banners_are_shown_exactly_on_outdated_translations() -> None:
+def test_banners_are_shown_exactly_on_outdated_and_untranslated_pages() -> None:
     for t in i18n.status(DOCS):
         if t.state == "missing":
             continue
         folder = f"notebooks/{t.stem}" if t.suffix == ".ipynb" else ("" if t.stem == "index" else t.stem)
         html = (SITE / t.lang / folder / "index.html").read_text(encoding="utf-8")
-        assert ("translation-outdated" in html) == (t.state == "outdated"), (t.stem, t.suffix, t.lang)
+        for state in BANNERS:
+            assert (f"translation-{state}" in html) == (t.state == state), (t.stem, t.suffix, t.lang)

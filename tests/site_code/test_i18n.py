@@ -25,11 +25,11 @@ def _states(docs: Path) -> dict[tuple[str, str, str], str]:
     return {(t.stem, t.suffix, t.lang): t.state for t in i18n.status(docs)}
 
 
-def test_unstamped_translations_are_outdated_and_absent_ones_missing(docs: Path) -> None:
+def test_unstamped_translations_are_untranslated_and_absent_ones_missing(docs: Path) -> None:
     states = _states(docs)
-    assert states[("page", ".md", "it")] == "outdated"
+    assert states[("page", ".md", "it")] == "untranslated"
     assert states[("page", ".md", "vi")] == "missing"
-    assert states[("lab", ".ipynb", "ko")] == "outdated"
+    assert states[("lab", ".ipynb", "ko")] == "untranslated"
     assert states[("lab", ".ipynb", "zh")] == "missing"
     assert len(states) == 3 * len(i18n.TRANSLATIONS)
 
@@ -60,7 +60,7 @@ def test_status_command_prints_every_page_and_the_counts(docs: Path, capsys) -> 
     assert i18n.main(["--docs", str(docs), "status"]) == 0
     out = capsys.readouterr().out
     assert "page.md" in out and "lab.ipynb" in out and "plain.md" in out
-    assert out.strip().splitlines()[-1] == "0 current, 3 outdated, 9 missing"
+    assert out.strip().splitlines()[-1] == "0 current, 0 outdated, 3 untranslated, 9 missing"
 
 
 @pytest.mark.parametrize(

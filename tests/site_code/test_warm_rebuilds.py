@@ -11,54 +11,20 @@ first on ``PYTHONPATH``, so that the figures and notebooks run the edited code.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.site_checks.layout import ROOT
+from tests.site_code.scratch import build, copy_guide
 
 pytestmark = pytest.mark.site
-
-COPIED = ["docs", "src", "attn-site", "overrides", "mkdocs.yml"]
 
 
 @pytest.fixture(scope="module")
 def guide(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (ROOT / "node_modules" / "katex").is_dir():
-        pytest.fail("node_modules is missing: run `make setup`", pytrace=False)
-    copy = tmp_path_factory.mktemp("guide")
-    for name in COPIED:
-        source = ROOT / name
-        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-        shutil.copytree(source, copy / name, ignore=ignore) if source.is_dir() else shutil.copy2(source, copy / name)
-    (copy / "node_modules").symlink_to(ROOT / "node_modules")
-    if (ROOT / ".cache").is_dir():
-        shutil.copytree(ROOT / ".cache", copy / ".cache")
+    copy = copy_guide(tmp_path_factory.mktemp("guide"))
     build(copy)
     return copy
-
-
-def build(guide: Path) -> None:
-    env = {
-        **os.environ,
-        "BUILD_TRANSLATIONS": "false",
-        "NO_MKDOCS_2_WARNING": "1",
-        "PYTHONPATH": os.pathsep.join([str(guide / "src"), str(guide / "attn-site" / "src")]),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"],
-        cwd=guide,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -78,11 +44,11 @@ def test_edits_of_pages_words_and_notebooks_show_after_a_warm_rebuild(guide: Pat
         "The output of attention for one query:",
         "Zebra-definition. The output of attention for one query:",
     )
-    # a figure's words: the title drawn inside the SVG
+    # a figure's words, in its page's front matter: the title drawn inside the SVG
     edit(
-        guide / "attn-site" / "src" / "attn_site" / "figures.yml",
-        "en: Attention weights of “Hello shiny sun!”",
-        "en: Zebra weights of “Hello shiny sun!”",
+        guide / "docs" / "simple-attention.en.md",
+        "title: Attention weights of “Hello shiny sun!”",
+        "title: Zebra weights of “Hello shiny sun!”",
     )
     # a notebook's code: its executed output on the notebook page
     notebook = guide / "docs" / "notebooks" / "simple-attention.en.ipynb"

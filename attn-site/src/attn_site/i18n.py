@@ -4,7 +4,9 @@ Every translated page records the hash of the English source it translates:
 a ``translated_from`` key in a Markdown page's front matter, or in a
 notebook's ``metadata.attn_examples``. When the English page changes, the
 hash no longer matches and the translation is *outdated* until a translator
-updates it and stamps it again::
+updates it and stamps it again. A translated page with no hash at all is
+*untranslated*: it still holds the English text it was created with (as
+``python -m attn_site new-chapter`` writes it) until it is translated and stamped::
 
     python -m attn_site.i18n status             # every page x language
     python -m attn_site.i18n stamp it causal-attention   # after updating the Italian page
@@ -24,7 +26,7 @@ SOURCE = "en"
 TRANSLATIONS = ("it", "zh", "ko", "vi")
 LANGUAGES = (SOURCE, *TRANSLATIONS)
 KEY = "translated_from"
-STATES = ("current", "outdated", "missing")
+STATES = ("current", "outdated", "untranslated", "missing")
 _FRONT_MATTER = re.compile(r"\A---\n(?P<body>.*?\n)---\n", re.S)
 _KEY_LINE = re.compile(rf"^{KEY}:[ \t]*(?P<hash>\S+)[ \t]*$", re.M)
 
@@ -104,11 +106,14 @@ def translated_path(english: Path, lang: str) -> Path:
 
 
 def state_of(english: Path, lang: str) -> str:
-    """``current``, ``outdated`` or ``missing``."""
+    """``current``, ``outdated``, ``untranslated`` (never stamped) or ``missing``."""
     path = translated_path(english, lang)
     if not path.exists():
         return "missing"
-    return "current" if recorded_hash(path) == source_hash(english) else "outdated"
+    recorded = recorded_hash(path)
+    if recorded is None:
+        return "untranslated"
+    return "current" if recorded == source_hash(english) else "outdated"
 
 
 def status(docs: Path, languages: tuple[str, ...] = TRANSLATIONS) -> list[Translation]:
@@ -123,11 +128,11 @@ def status(docs: Path, languages: tuple[str, ...] = TRANSLATIONS) -> list[Transl
 def _print_status(docs: Path) -> int:
     rows = status(docs)
     width = max((len(r.stem + r.suffix) for r in rows), default=10)
-    print(f"{'page':{width}}  " + "  ".join(f"{lang:8}" for lang in TRANSLATIONS))
+    print(f"{'page':{width}}  " + "  ".join(f"{lang:12}" for lang in TRANSLATIONS))
     keys = sorted({(r.stem, r.suffix) for r in rows})
     for stem, suffix in keys:
         cells = {r.lang: r.state for r in rows if (r.stem, r.suffix) == (stem, suffix)}
-        print(f"{stem + suffix:{width}}  " + "  ".join(f"{cells[lang]:8}" for lang in TRANSLATIONS))
+        print(f"{stem + suffix:{width}}  " + "  ".join(f"{cells[lang]:12}" for lang in TRANSLATIONS))
     counts = {state: sum(r.state == state for r in rows) for state in STATES}
     print(", ".join(f"{n} {state}" for state, n in counts.items()))
     return 0
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn_site.i18n", description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="the docs folder (default: docs)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("status", help="list every page x language as current, outdated or missing")
+    sub.add_parser("status", help="list every page x language as current, outdated, untranslated or missing")
     stamp_parser = sub.add_parser("stamp", help="mark translations as made from the current English page")
     stamp_parser.add_argument("lang", choices=TRANSLATIONS)
     stamp_parser.add_argument("stems", nargs="+", metavar="PAGE", help="page names, e.g. causal-attention")

@@ -6,12 +6,13 @@ committed: ``python -m attn_site.figures`` draws every figure in every language,
 started when the first language's build starts and waited for once the notebooks have run, so
 that the two overlap and, under ``mkdocs serve``, the edited code is the one that draws. Its SVGs
 are kept in ``<cache_dir>/figures/``, one entry per language, keyed by every file of ``code``
-(``src/``, ``attn-site/src/``) and matplotlib's version, so an edit to the code redraws them and
-nothing stale is served. Each language's build then adds its own SVGs under its own prefix
-(``figures/…`` for English, ``it/figures/…`` for Italian), and gives each ``<img>`` of a figure the
-SVG's width and height, so that the page keeps the figure's place while it loads instead of
-shifting the text below it, and ``loading="lazy"``: figures are far down the pages, and fetching
-them early delays what the reader sees first.
+(``src/``, ``attn-site/src/``), the figures' words in the pages' front matter and matplotlib's
+version, so an edit to the code or to the words redraws them and nothing stale is served. Each
+language's build then adds its own SVGs under its own prefix (``figures/…`` for English,
+``it/figures/…`` for Italian), and gives each ``<img>`` of a figure the SVG's width and height, so
+that the page keeps the figure's place while it loads instead of shifting the text below it, and
+``loading="lazy"``: figures are far down the pages, and fetching them early delays what the reader
+sees first.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from attn_site.pages import figure_words
 from attn_site.plugins.base import SitePlugin, build_order, building_language, is_first_language
 from attn_site.plugins.cache import DiskCache, files_key
 from attn_site.plugins.figures.config import FiguresConfig
@@ -38,9 +40,11 @@ from attn_site.plugins.figures.config import FiguresConfig
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
 
 
-def figures_key(root: Path, folders: Iterable[str]) -> str:
-    """The hash of every file under ``folders`` (relative to ``root``) and of matplotlib's version."""
-    return DiskCache.key("matplotlib", version("matplotlib"), files_key(root, folders))
+def figures_key(root: Path, folders: Iterable[str], docs: Path) -> str:
+    """The hash of every file under ``folders`` (relative to ``root``), of the figures' words in the
+    pages under ``docs`` and of matplotlib's version."""
+    words = [(page.name, figure_words(page)) for page in sorted(docs.glob("*.md"))]
+    return DiskCache.key("matplotlib", version("matplotlib"), files_key(root, folders), words)
 
 
 def svg_size(svg: str) -> tuple[int, int] | None:
@@ -79,7 +83,7 @@ class FiguresPlugin(SitePlugin):
         )
         self.store = self.cache(config, "figures")
         self.store.evict()
-        self.key = figures_key(self.root(config), self.config.code)
+        self.key = figures_key(self.root(config), self.config.code, Path(config.docs_dir))
         if any(not self.store.path(self._entry(lang), ".json").exists() for lang in build_order(config)):
             self._start_drawing(config)  # drawn while the notebooks run
         return config
@@ -94,7 +98,7 @@ class FiguresPlugin(SitePlugin):
             self._stop_drawing()
         out = Path(tempfile.mkdtemp(prefix="attn-figures-"))
         process = subprocess.Popen(
-            [sys.executable, "-m", "attn_site.figures", "--out", str(out)],
+            [sys.executable, "-m", "attn_site.figures", "--out", str(out), "--docs", config.docs_dir],
             cwd=self.root(config),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -2,10 +2,12 @@
 
 Each translated page records the hash of the English page it was made from (:mod:`attn_site.i18n`).
 When the English page has changed since, this plugin puts a banner, in the language being built,
-at the top of the translation, with a link to the English page. On the page that carries the
-marker (``<!-- translation-status -->``, the page ``translation-status``) it replaces the marker
-with a table of every page × language: current, outdated or missing. The words of both come from
-``attn_site/words/<lang>.yml`` (``outdated_banner``, ``translation_status``; :mod:`attn_site.words`).
+at the top of the translation, with a link to the English page; a page never stamped (still the
+English text, as a new chapter's translations start) gets a banner that says it is not translated
+yet. On the page that carries the marker (``<!-- translation-status -->``, the page
+``translation-status``) it replaces the marker with a table of every page × language: current,
+outdated, untranslated or missing. The words of all three come from ``attn_site/words/<lang>.yml``
+(``outdated_banner``, ``untranslated_banner``, ``translation_status``; :mod:`attn_site.words`).
 """
 
 from __future__ import annotations
@@ -37,12 +39,17 @@ def status_table(lang: str, docs: Path) -> str:
     return "\n".join(lines)
 
 
-def outdated_banner(lang: str, english_url: str) -> str:
-    """The banner of an outdated translation in ``lang``, linking to ``english_url``."""
-    words = words_for(lang)["outdated_banner"]
+BANNERS = ("outdated", "untranslated")  # the states whose pages get a banner
+
+
+def translation_banner(lang: str, state: str, english_url: str) -> str:
+    """The banner of a translation in ``state`` (one of ``BANNERS``) in ``lang``, linking to ``english_url``."""
+    if state not in BANNERS:
+        raise ValueError(f"state must be one of {BANNERS}, got {state!r}")
+    words = words_for(lang)[f"{state}_banner"]
     link = f'<a href="{html.escape(english_url)}" hreflang="{SOURCE}">{words["link"]}</a>'
     return (
-        f'<div class="admonition warning translation-outdated"><p class="admonition-title">{words["title"]}</p>'
+        f'<div class="admonition warning translation-{state}"><p class="admonition-title">{words["title"]}</p>'
         f"<p>{words['body'].format(link=link)}</p></div>\n"
     )
 
@@ -70,7 +77,8 @@ class TranslationsPlugin(SitePlugin):
             return html
         stem, _, suffix = split
         english = Path(config.docs_dir) / f"{stem}.{SOURCE}.{suffix}"
-        if not english.exists() or state_of(english, lang) != "outdated":
+        state = state_of(english, lang) if english.exists() else "current"
+        if state not in BANNERS:
             return html
         english_url = get_relative_url(page.url.removeprefix(f"{lang}/"), page.url)
-        return outdated_banner(lang, english_url) + html
+        return translation_banner(lang, state, english_url) + html

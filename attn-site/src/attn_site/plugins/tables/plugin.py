@@ -1,0 +1,94 @@
+"""Tables the site derives from the nav and from the chapters' modules, so that none of them can drift.
+
+- The **map of the guide** (the marker ``<!-- guide-map -->``, on the home page): one row per page of
+  the nav but the lab notebooks and the page that shows the map, in the nav's order, with the page's title as the
+  nav gives it in the language being built, the ``description`` of the page's front matter in that
+  language, and the modules of ``attn_examples`` the page includes. A new page in the nav is a new row.
+- The **agreement table** (``<!-- agreement-table -->``, on the page "agreement"): the records of
+  ``docs/agreement/results.jsonl`` in the order of their chapters in the nav, each chapter under
+  its title, and a "not measured yet" row for every example that a chapter module declares
+  (:mod:`attn_examples.chapters`) and that run did not measure
+  (:func:`attn_examples.agreement.markdown_table`). The examples are read once per ``mkdocs``
+  command: under ``mkdocs serve``, an example added meanwhile shows after a restart.
+
+The column titles of the map are the site's words (``words/<lang>.yml``, ``guide_map``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import Files
+from mkdocs.structure.nav import Navigation
+from mkdocs.structure.pages import Page
+from mkdocs.utils.meta import get_data
+
+from attn_site.i18n import split_source
+from attn_site.pages import included_modules
+from attn_site.plugins.base import SitePlugin, building_language
+from attn_site.plugins.tables.config import TablesConfig
+from attn_site.words import words_for
+
+
+def page_name(page: Page) -> str:
+    """The page's source without its language: ``causal-attention.it.md`` → ``causal-attention``."""
+    split = split_source(page.file.src_uri)
+    return split[0] if split else page.file.src_uri.rsplit(".", 1)[0]
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def guide_map(pages: list[Page], lang: str) -> str:
+    """A Markdown table of ``pages``: title (linked), description and included modules, in ``lang``'s words."""
+    words = words_for(lang)["guide_map"]
+    lines = [f"| {words['page']} | {words['about']} | {words['code']} |", "| --- | --- | --- |"]
+    for page in pages:
+        markdown, meta = get_data(Path(page.file.abs_src_path or "").read_text(encoding="utf-8"))
+        modules = ", ".join(f"`attn_examples.{module}`" for module in included_modules(markdown)) or "—"
+        title = _cell(str(page.title))
+        lines.append(f"| [{title}]({page_name(page)}.md) | {_cell(str(meta.get('description', '')))} | {modules} |")
+    return "\n".join(lines)
+
+
+def agreement_table(results: Path, titles: dict[str, str]) -> str:
+    """The agreement table of ``results``, its rows in the order of ``titles`` (page name → title)."""
+    from attn_examples import agreement  # imports torch and every chapter module: only where the table is
+    from attn_examples.chapters import Example
+    from attn_examples.results import AgreementRecord, read_results
+
+    env, records = read_results(results, AgreementRecord)
+    order = list(titles)
+    rows: list[AgreementRecord | Example] = [*records, *agreement.unmeasured(records)]
+    rows.sort(key=lambda row: order.index(row.chapter) if row.chapter in order else len(order))
+    return agreement.markdown_table(rows, env, lambda chapter: f"[{_cell(titles.get(chapter, chapter))}]({chapter}.md)")
+
+
+class TablesPlugin(SitePlugin):
+    config_class = TablesConfig
+    config: TablesConfig
+
+    def __init__(self) -> None:
+        self.pages: list[Page] = []  # the nav's pages in this language, in order
+
+    @event_priority(-110)  # after mkdocs-static-i18n (-100) has given the nav its titles in this language
+    def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation | None:
+        self.pages = list(nav.pages)
+        return nav
+
+    # as the translation-status table: after mkdocs-static-i18n's (50); the links are to language-free names
+    @event_priority(0)
+    def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        if not self.config.enabled:
+            return markdown
+        if self.config.map_marker in markdown:
+            listed = [p for p in self.pages if p.file.src_uri.endswith(".md") and p.file != page.file]
+            markdown = markdown.replace(self.config.map_marker, guide_map(listed, building_language(config)))
+        if self.config.agreement_marker in markdown:
+            titles = {page_name(p): str(p.title) for p in self.pages}
+            results = self.root(config) / self.config.agreement_results
+            markdown = markdown.replace(self.config.agreement_marker, agreement_table(results, titles))
+        return markdown
