@@ -1,14 +1,18 @@
-"""Run every code example on every page of the guide (Sybil), and every lab notebook (nbmake), in English.
+"""Run every code example on every English page of the guide (Sybil).
 
 * ``pycon`` blocks are doctests: each line's shown output is checked.
 * ``python`` blocks are executed as shown. A block that includes code from
   ``src/`` with a snippet line (``--8<-- "src/...:section"``) runs the included
   section, so what a reader copies from a page is exactly what was run.
 
-The examples of one page share a namespace, in page order.
+The examples of one page share a namespace, in page order, so they stay on one xdist worker: so do
+the tests of every other file but the site and browser checks, which share nothing between tests and
+are spread over the workers one by one (most of the suite's time is in them).
 
-Translations carry the same code blocks and code cells as the English page or notebook, character for
-character (tests/site_checks/test_sources.py fails otherwise), so running the English ones runs them all.
+Translations carry the same code blocks as the English page, character for character
+(tests/site_checks/test_sources.py fails otherwise), so running the English ones runs them all. The
+lab notebooks run in the build, once for all five languages: a failing cell fails ``make build``
+(the site's plugin ``attn/notebooks``).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 import torch
 from sybil import Example, Sybil
 from sybil.evaluators.python import PythonEvaluator
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser
-
-from tests.site_checks.layout import TRANSLATIONS
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,8 +42,6 @@ SECTION = "# --8<-- [{kind}:{name}]"
 
 # the optional extra "triton": without it, its module cannot be imported (its tests skip themselves)
 collect_ignore = [] if importlib.util.find_spec("triton") else ["src/attn_examples/triton_flash.py"]
-# the translations' notebooks: their code cells are the English notebook's (checked by the site checks)
-collect_ignore_glob = [f"docs/**/*.{lang}.ipynb" for lang in TRANSLATIONS]
 
 
 def snippet_text(path: str, section: str | None) -> str:
@@ -72,3 +75,20 @@ pytest_collect_file = Sybil(
     patterns=["*.en.md"],
     path="docs",
 ).pytest()
+
+
+# checks whose tests share no fixture wider than a function: spread over the workers test by test
+SPREAD = ("tests/browser/", "tests/site_checks/")
+
+
+class _FilesTogetherChecksSpread(LoadScopeScheduling):
+    """xdist's ``loadfile``, except that the tests of SPREAD are handed to the workers one by one."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return nodeid if path.startswith(SPREAD) else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadScopeScheduling | None:
+    """With ``--dist=loadfile`` (pyproject.toml): each file's tests on one worker, but for SPREAD."""
+    return _FilesTogetherChecksSpread(config, log) if config.getvalue("dist") == "loadfile" else None

@@ -14,7 +14,9 @@ import http.server
 import io
 import mimetypes
 import os
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,12 @@ if not (SITE / "index.html").is_file():
     pytest.fail("site/ is missing: run `make build` first", pytrace=False)
 
 
+@functools.lru_cache(maxsize=256)
+def _gzipped(path: Path, modified_ns: int) -> bytes:
+    """A file's bytes gzip-compressed, once per version (every page loads the same large search index)."""
+    return gzip.compress(path.read_bytes(), compresslevel=6)
+
+
 class _StaticHostHandler(http.server.SimpleHTTPRequestHandler):
     """Serves site/ as a static host such as GitHub Pages does: text files gzip-compressed when accepted."""
 
@@ -56,7 +64,7 @@ class _StaticHostHandler(http.server.SimpleHTTPRequestHandler):
             or "gzip" not in self.headers.get("Accept-Encoding", "")
         ):
             return super().send_head()
-        body = gzip.compress(path.read_bytes(), compresslevel=6)
+        body = _gzipped(path, path.stat().st_mtime_ns)
         self.send_response(200)
         self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
         self.send_header("Content-Encoding", "gzip")
@@ -68,10 +76,17 @@ class _StaticHostHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _StaticHost(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that closes a connection mid-response (a test ending) is no error of the site's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
     handler = functools.partial(_StaticHostHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _StaticHost(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -90,10 +105,45 @@ def browser():
 
 @dataclass
 class Watched:
-    """What a page did that a reader would not want: console errors, requests off the machine."""
+    """What a page did that a reader would not want (console errors, offsite requests); its requests in flight."""
 
     console_errors: list[str] = field(default_factory=list)
     offsite_requests: list[str] = field(default_factory=list)
+    in_flight: set[object] = field(default_factory=set)
+    last_change: float = field(default_factory=time.monotonic)
+
+    def started(self, request: object) -> None:
+        self.in_flight.add(request)
+        self.last_change = time.monotonic()
+
+    def ended(self, request: object) -> None:
+        self.in_flight.discard(request)
+        self.last_change = time.monotonic()
+
+
+# how long no request may be in flight before a page counts as loaded (Playwright's "networkidle" waits 500 ms)
+QUIET_S = 0.15
+
+
+def settle(page, timeout_s: float = 30.0) -> None:
+    """Wait for the load event, then until no request has been in flight for QUIET_S.
+
+    Every request the page makes after loading (the search index, fonts) has then ended, so its
+    errors are seen; Playwright's ``networkidle`` would do the same with a fixed 500 ms of quiet.
+    """
+    page.wait_for_load_state("load")
+    deadline = time.monotonic() + timeout_s
+    watched: Watched = page.watched
+    while watched.in_flight or time.monotonic() - watched.last_change < QUIET_S:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"requests still in flight after {timeout_s} s: {watched.in_flight}")
+        page.wait_for_timeout(25)  # lets Playwright deliver the request events
+
+
+def visit(page, url: str) -> None:
+    """Open ``url`` and wait until it has loaded and made its last request."""
+    page.goto(url, wait_until="load")
+    settle(page)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -122,6 +172,9 @@ def page(browser, base_url: str, request: pytest.FixtureRequest):
             route.abort()
 
     page.route("**/*", route)
+    page.on("request", watched.started)
+    page.on("requestfinished", watched.ended)
+    page.on("requestfailed", watched.ended)
     page.on("console", lambda msg: msg.type == "error" and watched.console_errors.append(msg.text))
     page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
     page.on("response", lambda r: r.status >= 400 and watched.console_errors.append(f"HTTP {r.status} {r.url}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import visit
 from tests.browser.test_pages_in_browser import url_of
 from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, ROOT
 
@@ -40,13 +41,13 @@ def _violations(page) -> list[str]:
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("stem", PAGE_TYPES)
 def test_no_serious_accessibility_violation(page, base_url: str, lang: str, stem: str) -> None:
-    page.goto(url_of(base_url, lang, stem), wait_until="networkidle")
+    visit(page, url_of(base_url, lang, stem))
     assert _violations(page) == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_not_found_page_has_no_serious_accessibility_violation(page, base_url: str, lang: str) -> None:
-    page.goto(f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html", wait_until="networkidle")
+    visit(page, f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html")
     assert _violations(page) == []
 
 
@@ -54,6 +55,6 @@ def test_not_found_page_has_no_serious_accessibility_violation(page, base_url: s
 @pytest.mark.parametrize("stem", DARK_PAGE_TYPES)
 def test_no_serious_accessibility_violation_in_the_dark_scheme(page, base_url: str, lang: str, stem: str) -> None:
     page.emulate_media(color_scheme="dark")
-    page.goto(url_of(base_url, lang, stem), wait_until="networkidle")
+    visit(page, url_of(base_url, lang, stem))
     assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
     assert _violations(page) == []

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from attn_examples.simple import TOKENS, attention_matrix, context_vectors, hello_shiny_sun, score_matrix
+from tests.browser.conftest import visit
 from tests.browser.test_accessibility import AXE, BLOCKING, _violations
 from tests.browser.test_pages_in_browser import url_of
 from tests.site_checks.layout import LANGUAGES
@@ -52,7 +53,7 @@ READ = """root => {
 
 
 def open_explorer(page, base_url: str, lang: str = "en"):
-    page.goto(url_of(base_url, lang, "explorer"), wait_until="networkidle")
+    visit(page, url_of(base_url, lang, "explorer"))
     page.wait_for_selector(".attention-explorer[data-ready]", timeout=10_000)
     return page.locator(".attention-explorer")
 
@@ -372,7 +373,7 @@ def test_the_heatmap_follows_the_colour_scheme_toggle(page, base_url: str) -> No
 
 
 def test_pages_without_the_explorer_are_left_alone(page, base_url: str) -> None:
-    page.goto(url_of(base_url, "en", "simple-attention"), wait_until="networkidle")
+    visit(page, url_of(base_url, "en", "simple-attention"))
     assert page.locator(".attention-explorer, [data-ready]").count() == 0
     assert_clean(page)
 

@@ -2,19 +2,24 @@
 
 Targets: performance ≥ 0.90 and accessibility ≥ 0.95, with Lighthouse's desktop settings, the site
 served gzip-compressed as static hosts serve it. Lighthouse's performance score moves by about
-±0.05 between runs on a loaded 2-core machine, so each target is met by the median of three runs:
-the audit stops after two runs when both agree on every category (the third could not change the
-median), and runs the third otherwise. Every run's scores, and the medians, are written to
-test-results/lighthouse/ for the record. The pages themselves are made to score well above the
-targets (0.97–1.00 measured on the heaviest chapter), so the gate keeps its headroom.
+±0.05 between runs on a loaded 2-core machine, so its target is met by the median of three runs:
+the audit stops after two runs that lie on the same side of the target (the third could not change
+the median), and runs the third otherwise. The accessibility score is not timed (axe on the loaded
+page): the first run measures it, the others measure performance alone. Every run's scores, and the
+medians, are written to test-results/lighthouse/ for the record. The pages themselves are made to
+score well above the targets (0.97–1.00 measured on the heaviest chapter), so the gate keeps its
+headroom. ``lighthouse.mjs`` runs Lighthouse through its Node API in one Chromium for the session.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
+from collections.abc import Iterator
+from typing import Protocol
 
 import pytest
 
@@ -25,8 +30,9 @@ from tests.site_checks.page_weight import page_weight
 
 pytestmark = [pytest.mark.browser, pytest.mark.audit]
 
-LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+RUNNER = ROOT / "tests" / "browser" / "lighthouse.mjs"
 TARGETS = {"performance": 0.90, "accessibility": 0.95}
+TIMED = "performance"  # the category whose score depends on the machine's speed
 RUNS = 3
 CHAPTERS = [stem for stem in PAGES if stem not in ("index", "glossary", "translation-status")]
 
@@ -35,50 +41,60 @@ def heaviest_chapter(lang: str) -> str:
     return max(CHAPTERS, key=lambda stem: page_weight(built_page(stem, lang)))
 
 
-def lighthouse_scores(url: str) -> dict[str, float]:
-    flags = " ".join(["--headless=new", *CHROMIUM_FLAGS])
-    result = subprocess.run(
-        [
-            str(LIGHTHOUSE),
-            url,
-            "--output=json",
-            "--output-path=stdout",
-            "--quiet",
-            "--preset=desktop",
-            "--only-categories=performance,accessibility",
-            f"--chrome-flags={flags}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "CHROME_PATH": str(CHROMIUM)},
-        check=False,
+class Audit(Protocol):
+    def __call__(self, url: str, categories: list[str]) -> dict[str, float]: ...
+
+
+@pytest.fixture(scope="session")
+def lighthouse() -> Iterator[Audit]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node not found: `make test` needs Node.js for npm and Lighthouse", pytrace=False)
+    flags = ["--headless=new", *CHROMIUM_FLAGS]
+    env = {**os.environ, "CHROME_PATH": str(CHROMIUM), "CHROME_FLAGS": json.dumps(flags)}
+    runner = subprocess.Popen(
+        [node, str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
     )
-    if result.returncode != 0:
-        raise AssertionError(f"lighthouse failed on {url}: {result.stderr[-2000:]}")
-    report = json.loads(result.stdout)
-    return {name: category["score"] for name, category in report["categories"].items()}
+    assert runner.stdin is not None and runner.stdout is not None
+
+    def audit(url: str, categories: list[str]) -> dict[str, float]:
+        runner.stdin.write(json.dumps({"url": url, "categories": categories}) + "\n")
+        runner.stdin.flush()
+        line = runner.stdout.readline()
+        if not line:
+            raise AssertionError(f"the Lighthouse runner stopped (exit code {runner.wait(timeout=30)})")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise AssertionError(f"lighthouse failed on {url}: {answer['error'][-2000:]}")
+        return {name: float(score) for name, score in answer["scores"].items()}
+
+    yield audit
+    runner.stdin.close()
+    runner.wait(timeout=60)
 
 
-def median_scores(url: str) -> tuple[dict[str, float], list[dict[str, float]]]:
+def median_scores(audit: Audit, url: str) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Scores that lie on the same side of each target as the median of RUNS runs, and every run's scores.
 
-    After two runs that fall on the same side of every target, a third cannot move the median
-    across it: the lower of the two is reported then (for a pass, the median is at least that).
+    After two runs that fall on the same side of the performance target, a third cannot move the
+    median across it: the lower of the two is reported then (for a pass, the median is at least that).
     """
-    runs = [lighthouse_scores(url), lighthouse_scores(url)]
-    agree = all((runs[0][c] >= target) == (runs[1][c] >= target) for c, target in TARGETS.items())
-    if agree:
-        return {c: min(run[c] for run in runs) for c in runs[0]}, runs
-    runs += [lighthouse_scores(url) for _ in range(RUNS - 2)]
-    return {c: statistics.median(run[c] for run in runs) for c in runs[0]}, runs
+    runs = [audit(url, list(TARGETS)), audit(url, [TIMED])]
+    timed = [run[TIMED] for run in runs]
+    if (timed[0] >= TARGETS[TIMED]) != (timed[1] >= TARGETS[TIMED]):
+        runs += [audit(url, [TIMED]) for _ in range(RUNS - 2)]
+        timed = [run[TIMED] for run in runs]
+        performance = statistics.median(timed)
+    else:
+        performance = min(timed)
+    return {**runs[0], TIMED: performance}, runs
 
 
 @pytest.mark.parametrize("which", ["home", "heaviest chapter"])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_lighthouse_scores(base_url: str, lang: str, which: str) -> None:
+def test_lighthouse_scores(lighthouse: Audit, base_url: str, lang: str, which: str) -> None:
     stem = "" if which == "home" else heaviest_chapter(lang)
-    scores, runs = median_scores(url_of(base_url, lang, stem))
+    scores, runs = median_scores(lighthouse, url_of(base_url, lang, stem))
     record = SCREENSHOTS / "lighthouse" / f"{lang}-{stem or 'home'}.json"
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(
@@ -86,6 +102,6 @@ def test_lighthouse_scores(base_url: str, lang: str, which: str) -> None:
     )
     for category, target in TARGETS.items():
         assert scores[category] >= target, (
-            f"{category} {scores[category]:.2f} (median of {[run[category] for run in runs]}) < {target}"
+            f"{category} {scores[category]:.2f} (runs: {[run.get(category) for run in runs]}) < {target}"
             f" on {lang} {stem or 'home'}"
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.browser.conftest import settle, visit
 from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES
 
 pytestmark = pytest.mark.browser
@@ -26,7 +29,7 @@ WITHOUT_MATH = {"", "glossary", "translation-status"}
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("stem", STEMS)
 def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, stem: str) -> None:
-    page.goto(url_of(base_url, lang, stem), wait_until="networkidle")
+    visit(page, url_of(base_url, lang, stem))
     assert page.locator("html").get_attribute("lang") == lang
     if stem not in WITHOUT_MATH:
         page.wait_for_selector(".katex", timeout=10_000)
@@ -47,11 +50,11 @@ def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, ste
 @pytest.mark.parametrize("target", [lang for lang in LANGUAGES if lang != "en"] + ["en"])
 def test_language_switcher_keeps_the_chapter(page, base_url: str, target: str) -> None:
     start = "it" if target == "en" else "en"
-    page.goto(url_of(base_url, start, "simple-attention"), wait_until="networkidle")
+    visit(page, url_of(base_url, start, "simple-attention"))
     page.hover(".md-header__option .md-select")
     page.click(f".md-select__link[hreflang='{target}']")
-    page.wait_for_load_state("networkidle")
-    assert page.url == url_of(base_url, target, "simple-attention")
+    page.wait_for_url(url_of(base_url, target, "simple-attention"))
+    settle(page)
     assert page.locator("html").get_attribute("lang") == target
     assert page.watched.console_errors == []
 
@@ -65,7 +68,7 @@ def _in_language(href: str, base_url: str, lang: str) -> bool:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_search_finds_pages_in_the_readers_language(page, base_url: str, lang: str) -> None:
-    page.goto(url_of(base_url, lang), wait_until="networkidle")
+    visit(page, url_of(base_url, lang))
     search = page.locator(".md-search__input")
     results = page.locator(".md-search-result__item a")
     for _ in range(10):  # the first query can come before the search index is loaded: retry
@@ -86,19 +89,19 @@ def test_search_finds_pages_in_the_readers_language(page, base_url: str, lang: s
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_not_found_page_is_styled_and_leads_home_in_its_language(page, base_url: str, lang: str) -> None:
-    page.goto(f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html", wait_until="networkidle")
+    visit(page, f"{base_url}/{'' if lang == DEFAULT_LANGUAGE else lang + '/'}404.html")
     assert page.locator("html").get_attribute("lang") == lang
     assert page.locator(".md-header").is_visible()  # Material's stylesheet and scripts loaded
     page.click("article a")
-    page.wait_for_load_state("networkidle")
-    assert page.url == url_of(base_url, lang)
+    page.wait_for_url(url_of(base_url, lang))
+    settle(page)
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_glossary_terms_show_their_definition_on_focus(page, base_url: str, lang: str) -> None:
-    page.goto(url_of(base_url, lang, "causal-attention"), wait_until="networkidle")
+    visit(page, url_of(base_url, lang, "causal-attention"))
     term = page.locator("article a.glossary-term").first
     definition = term.get_attribute("title")  # Material moves it into its tooltip on first use
     term.focus()
@@ -106,6 +109,6 @@ def test_glossary_terms_show_their_definition_on_focus(page, base_url: str, lang
     tooltip.wait_for(state="visible", timeout=5_000)
     assert tooltip.inner_text().strip() == definition
     term.click()
-    page.wait_for_load_state("networkidle")
-    assert "/glossary/#" in page.url
+    page.wait_for_url(re.compile(r"/glossary/#"))
+    settle(page)
     assert page.watched.console_errors == []
