@@ -21,7 +21,7 @@ PYTEST_WORKERS ?= 2
 # the exact versions (with hashes) of every Python package but torch and the two local projects: `make lock`
 LOCK := requirements/ci.txt
 # uv installs the lock (in parallel, a minute faster than pip on a fresh clone); pip installs torch and uv itself
-UV := $(BIN)/uv pip --python $(BIN)/python
+UV := $(BIN)/uv pip
 # a folder holding the CPU wheel of torch named in requirements/torch-cpu.txt, for `make lock` (this project's machines keep it here)
 TORCH_WHEELS ?= /opt/wheels
 BENCH_OPTS ?= --device cpu --dtype float32
@@ -39,8 +39,8 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml attn-site/pyproject.toml $(LOCK) requirements/uv.txt | $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH_SPEC)
 	$(BIN)/pip install --quiet --require-hashes -r requirements/uv.txt
-	$(UV) install --quiet --require-hashes -r $(LOCK)
-	$(UV) install --quiet --no-deps -e . -e ./attn-site
+	$(UV) install --python $(BIN)/python --quiet --require-hashes -r $(LOCK)
+	$(UV) install --python $(BIN)/python --quiet --no-deps -e . -e ./attn-site
 	touch $@
 
 # re-resolve the lock after a change of the requirements in pyproject.toml or attn-site/pyproject.toml
