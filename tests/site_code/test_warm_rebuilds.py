@@ -1,6 +1,6 @@
 """A warm rebuild never serves stale output: each edit a writer makes shows in the rebuilt page.
 
-The build keeps rendered pages, highlighted code, glossary links, figures and notebook outputs in
+The build keeps rendered pages, search entries, glossary links, figures and notebook outputs in
 ``.cache/`` (CONTRIBUTING.md lists the keys). In a scratch copy of the guide that starts with this
 checkout's caches, the site is built, then each kind of input is edited and the site rebuilt with
 the same caches: the edit must show. English alone (``BUILD_TRANSLATIONS=false``) keeps it quick;

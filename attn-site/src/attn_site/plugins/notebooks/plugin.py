@@ -5,10 +5,11 @@
    is handed an executed copy of each language's notebook (``.cache/executed-notebooks/``).
 2. **Converted once** (:mod:`.html`): mkdocs-jupyter's own cache, one folder per language, so that
    the language builds of mkdocs-static-i18n do not evict each other's conversions.
-3. **Pages** (:mod:`.patches`, :mod:`.pages`): ``.ipynb`` counts as a page although
-   mkdocs-static-i18n rebuilds the files (its issue 198); headings get the Unicode anchors of
-   Markdown pages; notebook pages are left out of the search index (their prose repeats the chapter
-   each accompanies, so results would come in pairs, and indexing their large HTML was slow).
+3. **Pages** (:mod:`.files`, :mod:`.pages`): notebooks are made pages again after mkdocs-static-i18n
+   rebuilt the files as plain ones (its issue 198), with their alternates in every language;
+   headings get the Unicode anchors of Markdown pages; notebook pages are left out of the search
+   index (their prose repeats the chapter each accompanies, so results would come in pairs, and
+   indexing their large HTML was slow).
 4. **Styled once** (:mod:`.styles`): the JupyterLab stylesheet inlined in each page is served as one
    file, with the rules no notebook page uses dropped after the last language's build.
 """
@@ -21,16 +22,17 @@ from pathlib import Path
 import nbformat
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import event_priority
+from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
+from mkdocs.utils.templates import TemplateContext
 
 from attn_site.plugins.base import SitePlugin, building_language, is_first_language, is_last_language
+from attn_site.plugins.notebooks import files as notebook_files
 from attn_site.plugins.notebooks import html, pages, styles
 from attn_site.plugins.notebooks.config import NotebooksConfig
 from attn_site.plugins.notebooks.execute import outputs_of_all, src_digest, with_outputs
-from attn_site.plugins.notebooks.patches import register_notebook_pages
 
 
 def is_notebook(page: Page) -> bool:
@@ -44,10 +46,13 @@ class NotebooksPlugin(SitePlugin):
     def __init__(self) -> None:
         self.stylesheets: set[Path] = set()  # shared stylesheets written by this language's build
         self.used_classes: set[str] = set()  # classes of every language's notebook pages
+        self.sources: list[File] = []  # the notebooks of docs/ in every language, before mkdocs-static-i18n
+        self.sitemap = notebook_files.SitemapPages()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.stylesheets.clear()
         self.used_classes.clear()
+        self.sitemap = notebook_files.SitemapPages()
 
     def executed_dir(self, config: MkDocsConfig) -> Path:
         return self.root(config) / self.config.cache_dir / "executed-notebooks"
@@ -56,7 +61,6 @@ class NotebooksPlugin(SitePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return config
-        register_notebook_pages()
         cache = self.cache(config, "notebook-html")
         folder = html.html_cache_dir(cache, building_language(config))
         html.use_jupyter_cache(config, folder)
@@ -71,14 +75,35 @@ class NotebooksPlugin(SitePlugin):
         if is_first_language(config):
             self.used_classes.clear()  # a new build of the whole site: collect classes from every language
 
+    @event_priority(-90)  # after mkdocs-jupyter (0), before mkdocs-static-i18n (-100) rebuilds the files
+    def _notebook_sources(self, files: Files, *, config: MkDocsConfig) -> Files | None:
+        self.sources = [file for file in files if notebook_files.is_notebook(file)]
+        return files
+
     @event_priority(-200)  # after mkdocs-static-i18n (-100), which must still see the sources in docs/
-    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files | None:
-        if not (self.config.enabled and self.config.execute):
+    def _notebook_pages(self, files: Files, *, config: MkDocsConfig) -> Files | None:
+        if not self.config.enabled:
             return files
+        files = notebook_files.notebook_pages(files, self.sources, config)
+        self.sitemap.record(building_language(config), files)
+        if self.config.execute:
+            self.execute(files, config)
+        return files
+
+    on_files = CombinedEvent(_notebook_sources, _notebook_pages)
+
+    @event_priority(0)  # after mkdocs-static-i18n (50) has put its own list of pages in the context
+    def on_template_context(
+        self, context: TemplateContext, *, template_name: str, config: MkDocsConfig
+    ) -> TemplateContext | None:
+        return self.sitemap.context(context) if self.config.enabled else context
+
+    def execute(self, files: Files, config: MkDocsConfig) -> None:
+        """Give mkdocs-jupyter an executed copy of each notebook of ``files``, executing those not cached."""
         executed = self.executed_dir(config)
         notebooks: list[tuple[File, nbformat.NotebookNode, Path]] = []
         for file in files:
-            if not file.src_uri.endswith(".ipynb") or file.abs_src_path is None:
+            if not notebook_files.is_notebook(file) or file.abs_src_path is None:
                 continue
             source = Path(file.abs_src_path)
             if executed in source.parents:
@@ -96,7 +121,6 @@ class NotebooksPlugin(SitePlugin):
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(with_outputs(nb, result), target)
             file.abs_src_path = str(target)
-        return files
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not (self.config.enabled and is_notebook(page)):

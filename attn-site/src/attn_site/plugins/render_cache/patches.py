@@ -1,21 +1,18 @@
-"""The three methods of other packages the render cache wraps, and how it installs and removes them.
+"""The one method of another package the site replaces: ``mkdocs.structure.pages.Page.render``.
 
-No public extension point lets a plugin skip rendering a page, highlighting a code block or
-indexing a page for search, yet these are most of a rebuild's work. While the plugin is active
-(from ``on_startup`` to ``on_shutdown``), each is replaced by a wrapper that returns the stored
-result of an identical call, and calls the original otherwise:
+No public extension point lets a plugin skip rendering a page, yet rendering the Markdown of every
+page of five languages is most of a rebuild's work. While the plugin is active (from ``on_config``
+to ``on_shutdown`` or a failed build), ``Page.render(self, config, files)`` is replaced by a wrapper
+that restores the stored result of an identical render, and renders otherwise. A render is keyed by
+the page's source path, URL and Markdown (after the other plugins), ``mkdocs.yml``, the site's
+files and their URLs (links are resolved against them) and every file the page includes with
+``--8<--``. A render that logged a warning (a broken link, say) is never stored, so ``--strict``
+still fails on it. A page rendered by another plugin's own ``render`` (mkdocs-jupyter's notebook
+pages) is not affected.
 
-- ``mkdocs.structure.pages.Page.render(self, config, files)``: keyed by the page's source path,
-  URL and Markdown (after the other plugins), ``mkdocs.yml``, the site's files and their URLs (links
-  are resolved against them) and every file the page includes with ``--8<--``. A render that
-  logged a warning (a broken link, say) is never stored, so ``--strict`` still fails on it.
-- ``pymdownx.highlight.Highlight.highlight(self, src, language, ...)``: code blocks only (inline
-  code is cheap); the same block in five languages is highlighted once.
-- ``material.plugins.search.plugin.SearchIndex.add_entry_from_context(self, page)``: keyed by the
-  page's HTML, title, table of contents and search options.
-
-``tests/site_checks/test_render_cache.py`` fails when one of these signatures changes upstream,
-and ``tests/site_code/test_warm_rebuilds.py`` that an edit always shows after a warm rebuild.
+``tests/site_code/test_render_cache.py`` fails when ``Page.render``'s signature, or the attributes
+of a page the wrapper stores, change upstream; ``tests/site_code/test_warm_rebuilds.py`` that an
+edit always shows after a warm rebuild.
 """
 
 from __future__ import annotations
@@ -24,14 +21,11 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
-import pymdownx.highlight as highlight
-from material.plugins.search import plugin as search
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure import pages
 from mkdocs.structure.files import Files
@@ -44,22 +38,18 @@ VERSIONS = " ".join(
 )
 _SNIPPET = re.compile(r'^\s*-{1,}8<-{1,} "([^"]+)"', re.M)
 
-# (owner, name): the methods wrapped while the plugin is active
-WRAPPED: tuple[tuple[type, str], ...] = (
-    (pages.Page, "render"),
-    (highlight.Highlight, "highlight"),
-    (search.SearchIndex, "add_entry_from_context"),
-)
+# the method wrapped while the plugin is active
+WRAPPED = (pages.Page, "render")
 
 
 @dataclass
 class RenderCache:
-    """What the wrappers read: the store, the project folder, and what every page's render depends on."""
+    """What the wrapper reads: the store, the project folder, and what every page's render depends on."""
 
     store: SqliteCache
     root: Path
     config_text: str = ""
-    originals: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    original: Callable[..., None] | None = None
     _files_signatures: dict[int, tuple[Files, str]] = field(default_factory=dict)
 
     def key(self, *parts: object) -> str:
@@ -82,61 +72,20 @@ class RenderCache:
         return found
 
     def install(self) -> None:
-        """Wrap the three methods; the originals are kept to call and to restore."""
-        factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
-            "render": self._wrap_render,
-            "highlight": self._wrap_highlight,
-            "add_entry_from_context": self._wrap_add_entry,
-        }
-        for owner, name in WRAPPED:
-            current = getattr(owner, name)
-            original = getattr(current, "__wrapped__", current)  # `mkdocs serve` may build a plugin again
-            self.originals[name] = original
-            wrapper = factories[name](original)
-            wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-            setattr(owner, name, wrapper)
+        """Wrap ``Page.render``; the original is kept to call and to restore."""
+        owner, name = WRAPPED
+        current = getattr(owner, name)
+        original = getattr(current, "__wrapped__", current)  # `mkdocs serve` may build a plugin again
+        wrapper = self._wrap_render(original)
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        self.original = original
+        setattr(owner, name, wrapper)
 
     def uninstall(self) -> None:
-        for owner, name in WRAPPED:
-            if name in self.originals:
-                setattr(owner, name, self.originals[name])
-        self.originals.clear()
-
-    def _wrap_highlight(self, original: Callable[..., str]) -> Callable[..., str]:
-        cache = self
-
-        def cached_highlight(
-            self: highlight.Highlight, src: str, language: str, *args: object, **kwargs: object
-        ) -> str:
-            if kwargs.get("inline") or (len(args) > 5 and args[5]):
-                return str(original(self, src, language, *args, **kwargs))
-            options = sorted((name, value) for name, value in vars(self).items() if name != "md")
-            key = cache.key("highlight", options, src, language, args, sorted(kwargs.items()))
-            html = cache.store.get(key)
-            if html is None:
-                html = str(original(self, src, language, *args, **kwargs))
-                cache.store.put(key, html)
-            return html
-
-        return cached_highlight
-
-    def _wrap_add_entry(self, original: Callable[..., None]) -> Callable[..., None]:
-        cache = self
-
-        def cached_add_entry(self: search.SearchIndex, page: pages.Page) -> None:
-            toc = [(item.id, item.url, item.title) for item in _flatten(page.toc)]
-            meta = [repr(page.meta.get(name)) for name in ("search", "tags", "title")]
-            options = sorted(self.config.items(), key=str)
-            key = cache.key("search", options, page.url, str(page.title), page.content, toc, meta)
-            stored = cache.store.get(key)
-            if stored is not None:
-                self.entries.extend(json.loads(stored))
-                return
-            before = len(self.entries)
-            original(self, page)
-            cache.store.put(key, json.dumps(self.entries[before:]))
-
-        return cached_add_entry
+        if self.original is not None:
+            owner, name = WRAPPED
+            setattr(owner, name, self.original)
+            self.original = None
 
     def _wrap_render(self, original: Callable[..., None]) -> Callable[..., None]:
         cache = self
@@ -196,9 +145,3 @@ class _WarningSeen(logging.Handler):
 
 def _toc_tokens(items: Iterable[AnchorLink]) -> list[dict[str, object]]:
     return [{"level": i.level, "id": i.id, "name": i.title, "children": _toc_tokens(i.children)} for i in items]
-
-
-def _flatten(toc: Iterable[AnchorLink]) -> Iterator[AnchorLink]:
-    for item in toc:
-        yield item
-        yield from _flatten(item.children)

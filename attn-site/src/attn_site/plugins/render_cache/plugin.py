@@ -1,8 +1,10 @@
 """Keep the costly, pure steps of a build on disk, so that a rebuild redoes only what an edit changed.
 
-- **Rendered pages, highlighted code, search entries**: stored in ``<cache_dir>/render.sqlite``
-  by wrapping three methods of MkDocs, pymdownx and Material (:mod:`.patches` says which, why no
-  public way exists, and how the results are keyed).
+- **Rendered pages**: stored in ``<cache_dir>/render.sqlite`` by wrapping MkDocs's ``Page.render``,
+  the one method of another package the site replaces (:mod:`.patches` says why no public way
+  exists, and how a render is keyed).
+- **Search entries**: stored in the same file; Material's search plugin skips a page whose entries
+  are stored, through its own ``search: exclude`` page option, and gets them back (:mod:`.search`).
 - **Compiled templates**: mkdocs-static-i18n builds each language with a new Jinja environment,
   which compiles Material's templates again (five times a build, and on every rebuild of
   ``mkdocs serve``); each environment gets Jinja's own bytecode cache in ``<cache_dir>/jinja/``,
@@ -18,12 +20,17 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemBytecodeCache
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import Files
+from mkdocs.structure.nav import Navigation
+from mkdocs.structure.pages import Page
+from mkdocs.utils.templates import TemplateContext
 
 from attn_site.plugins.base import SitePlugin
 from attn_site.plugins.cache import SqliteCache
 from attn_site.plugins.render_cache.config import RenderCacheConfig
 from attn_site.plugins.render_cache.patches import RenderCache
+from attn_site.plugins.render_cache.search import SearchEntries
 
 # what a page's render reads besides mkdocs.yml: the settings that mkdocs.yml takes from the environment
 _ENVIRONMENT = ("BUILD_TRANSLATIONS", "SITE_URL", "READTHEDOCS_CANONICAL_URL")
@@ -35,6 +42,7 @@ class RenderCachePlugin(SitePlugin):
 
     def __init__(self) -> None:
         self.active: RenderCache | None = None
+        self.search: SearchEntries | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         self._close()
@@ -47,6 +55,7 @@ class RenderCachePlugin(SitePlugin):
         config_text = Path(config.config_file_path).read_text(encoding="utf-8") + repr(settings)
         self.active = RenderCache(store=store, root=self.root(config), config_text=config_text)
         self.active.install()
+        self.search = SearchEntries(self.active)
         return config
 
     def on_env(self, env: Environment, *, config: MkDocsConfig, files: Files) -> Environment | None:
@@ -56,6 +65,24 @@ class RenderCachePlugin(SitePlugin):
             env.bytecode_cache = FileSystemBytecodeCache(str(folder))
         return env
 
+    @event_priority(10)  # before Material's search plugin (0) indexes the page
+    def _before_search(
+        self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext | None:
+        if self.search is not None:
+            self.search.before(page, config)
+        return context
+
+    @event_priority(-10)  # after it
+    def _after_search(
+        self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext | None:
+        if self.search is not None:
+            self.search.after(page, config)
+        return context
+
+    on_page_context = CombinedEvent(_before_search, _after_search)
+
     def on_build_error(self, *, error: Exception) -> None:
         self._close()
 
@@ -63,6 +90,7 @@ class RenderCachePlugin(SitePlugin):
         self._close()
 
     def _close(self) -> None:
+        self.search = None
         if self.active is not None:
             self.active.uninstall()
             self.active.store.close()
