@@ -8,7 +8,7 @@ the median), and runs the third otherwise. The accessibility score is not timed 
 page): the first run measures it, the others measure performance alone. Every run's scores, and the
 medians, are written to test-results/lighthouse/ for the record. The pages themselves are made to
 score well above the targets (0.97–1.00 measured on the heaviest chapter), so the gate keeps its
-headroom. ``lighthouse.mjs`` runs Lighthouse through its Node API in one Chromium for the session.
+headroom. ``lighthouse.mjs`` runs Lighthouse through its Node API, a new Chromium for each run.
 """
 
 from __future__ import annotations
