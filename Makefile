@@ -39,7 +39,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml attn-site/pyproject.toml $(LOCK) requirements/uv.txt | $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH_SPEC)
 	$(BIN)/pip install --quiet --require-hashes -r requirements/uv.txt
-	$(UV) install --python $(BIN)/python --quiet --require-hashes -r $(LOCK)
+	$(UV) install --python $(BIN)/python --quiet --compile-bytecode --require-hashes -r $(LOCK)
 	$(UV) install --python $(BIN)/python --quiet --no-deps -e . -e ./attn-site
 	touch $@
 
