@@ -77,7 +77,8 @@ pytest_collect_file = Sybil(
 ).pytest()
 
 
-# checks whose tests share no fixture wider than a function: spread over the workers test by test
+# checks whose tests share almost no fixture wider than a function (test_notebooks_plugin's two-language
+# build, a few seconds, may then run once on each worker): spread over the workers test by test
 SPREAD = ("tests/browser/", "tests/site_checks/")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import statistics
 import subprocess
@@ -34,6 +35,7 @@ RUNNER = ROOT / "tests" / "browser" / "lighthouse.mjs"
 TARGETS = {"performance": 0.90, "accessibility": 0.95}
 TIMED = "performance"  # the category whose score depends on the machine's speed
 RUNS = 3
+RUN_TIMEOUT_S = 180  # one Lighthouse run, as the command line was given before
 CHAPTERS = [stem for stem in PAGES if stem not in ("index", "glossary", "translation-status")]
 
 
@@ -60,6 +62,9 @@ def lighthouse() -> Iterator[Audit]:
     def audit(url: str, categories: list[str]) -> dict[str, float]:
         runner.stdin.write(json.dumps({"url": url, "categories": categories}) + "\n")
         runner.stdin.flush()
+        if not select.select([runner.stdout], [], [], RUN_TIMEOUT_S)[0]:  # one answer line per request
+            runner.kill()
+            raise AssertionError(f"lighthouse gave no result on {url} within {RUN_TIMEOUT_S} s")
         line = runner.stdout.readline()
         if not line:
             raise AssertionError(f"the Lighthouse runner stopped (exit code {runner.wait(timeout=30)})")
