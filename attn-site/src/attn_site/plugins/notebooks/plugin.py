@@ -1,8 +1,9 @@
 """Lab notebooks as rendered pages in every language, executed once, converted once, styled once.
 
 1. **Executed once** (:mod:`.execute`): the translations of a notebook share their code cells, so
-   each notebook runs once for all languages, its outputs cached by code and ``src/``; mkdocs-jupyter
-   is handed an executed copy of each language's notebook (``.cache/executed-notebooks/``).
+   each notebook runs once for all languages, its outputs cached by its code and the modules of
+   ``src/`` it imports; mkdocs-jupyter is handed an executed copy of each language's notebook
+   (``.cache/executed-notebooks/``).
 2. **Converted once** (:mod:`.html`): mkdocs-jupyter's own cache, one folder per language, so that
    the language builds of mkdocs-static-i18n do not evict each other's conversions.
 3. **Pages** (:mod:`.files`, :mod:`.pages`): notebooks are made pages again after mkdocs-static-i18n
@@ -32,7 +33,7 @@ from attn_site.plugins.base import SitePlugin, building_language, is_first_langu
 from attn_site.plugins.notebooks import files as notebook_files
 from attn_site.plugins.notebooks import html, pages, styles
 from attn_site.plugins.notebooks.config import NotebooksConfig
-from attn_site.plugins.notebooks.execute import outputs_of_all, src_digest, with_outputs
+from attn_site.plugins.notebooks.execute import outputs_of_all, with_outputs
 
 
 def is_notebook(page: Page) -> bool:
@@ -112,7 +113,7 @@ class NotebooksPlugin(SitePlugin):
         outputs = outputs_of_all(
             [(nb, source) for _, nb, source in notebooks],
             self.cache(config, "notebook-outputs"),
-            src_digest(self.root(config)),
+            self.root(config) / "src",
             workers=self.config.workers or os.cpu_count() or 1,
             timeout=self.config.timeout,
         )
