@@ -67,8 +67,10 @@ serve: setup
 build: setup
 	$(BIN)/mkdocs build --strict --clean
 
-# Lighthouse times the pages it audits: it runs after the rest, alone, so that no test competes for the CPU
-test: setup /usr/bin/chromium lint build
+# lint runs beside the build (each target's output kept together); Lighthouse times the pages it audits:
+# it runs after the rest, alone, so that no test competes for the CPU
+test: setup /usr/bin/chromium
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target lint build
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not audit"
 	$(BIN)/pytest -n 0 -m audit
 

@@ -140,6 +140,21 @@ def settle(page, timeout_s: float = 30.0) -> None:
         page.wait_for_timeout(25)  # lets Playwright deliver the request events
 
 
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page, context: str = "document") -> list[str]:
+    """The serious or critical violations axe-core finds in ``context``: ``document``, or a quoted selector."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        f"""async () => (await axe.run({context}, {{resultTypes: ['violations']}})).violations
+               .map(v => ({{id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}}))"""
+    )
+    return [f"{v['impact']} {v['id']}: {v['nodes']}" for v in found if v["impact"] in BLOCKING]
+
+
 def visit(page, url: str) -> None:
     """Open ``url`` and wait until it has loaded and made its last request."""
     page.goto(url, wait_until="load")

@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from attn_examples.simple import TOKENS, attention_matrix, context_vectors, hello_shiny_sun, score_matrix
-from tests.browser.conftest import visit
-from tests.browser.test_accessibility import AXE, BLOCKING, _violations
+from tests.browser.conftest import axe_violations, visit
 from tests.browser.test_pages_in_browser import url_of
 from tests.site_checks.layout import LANGUAGES
 
@@ -321,21 +320,15 @@ def test_every_field_has_a_label_built_from_the_templates(page, base_url: str) -
 
 def _explorer_violations(page) -> list[str]:
     """Serious or critical axe violations inside the explorer alone."""
-    if not page.evaluate("typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        """async () => (await axe.run('.attention-explorer', {resultTypes: ['violations']})).violations
-               .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-    return [f"{v['impact']} {v['id']}: {v['nodes']}" for v in found if v["impact"] in BLOCKING]
+    return axe_violations(page, "'.attention-explorer'")
 
 
 def test_no_serious_accessibility_violation_on_the_page(page, base_url: str) -> None:
     open_explorer(page, base_url)
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     set_options(page, query=0, scaled=True, causal=True)  # masked cells, a weight of 1
     value_input(page, 1, 1).fill("x")  # an invalid field and the alert
-    assert _violations(page) == []
+    assert axe_violations(page) == []
     assert_clean(page)
 
 

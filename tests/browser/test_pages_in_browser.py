@@ -1,4 +1,5 @@
-"""The site as a reader sees it, in every language: loads cleanly, renders math, switches language, finds terms."""
+"""The site as a reader sees it, in every language: loads cleanly, renders math, passes axe, switches
+language, finds terms."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import settle, visit
+from tests.browser.conftest import axe_violations, settle, visit
 from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES
 
 pytestmark = pytest.mark.browser
@@ -21,14 +22,33 @@ def url_of(base_url: str, lang: str, stem: str = "") -> str:
     return f"{base_url}/{prefix}{stem + '/' if stem else ''}"
 
 
-# every page, and the notebook pages of the first two chapters (they are heavy: the rest share their template)
-STEMS = ["" if stem == "index" else stem for stem in PAGES] + NOTEBOOKS[:2]
+# one page of every kind, checked by axe-core (tests/browser/test_accessibility.py has the dark scheme):
+# home, a chapter with math, code and figures, a notebook, the glossary, tables, generated tables, an
+# included generated table with links, the interactive explorer
+PAGE_TYPES = [
+    "",
+    "causal-attention",
+    "notebooks/causal-attention",
+    "glossary",
+    "benchmarks",
+    "translation-status",
+    "agreement",
+    "explorer",
+]
+# every page, and the notebook pages of the first two chapters and of the page types (they are heavy: the
+# rest share their template)
+STEMS = ["" if stem == "index" else stem for stem in PAGES] + [
+    notebook for notebook in NOTEBOOKS if notebook in NOTEBOOKS[:2] or notebook in PAGE_TYPES
+]
 WITHOUT_MATH = {"", "glossary", "translation-status"}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("stem", STEMS)
 def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, stem: str) -> None:
+    """No console error or request off the machine, rendered math; and for a page of each type, no
+    serious or critical accessibility violation (checked during the same visit: loading is most of a
+    browser test's time)."""
     visit(page, url_of(base_url, lang, stem))
     assert page.locator("html").get_attribute("lang") == lang
     if stem not in WITHOUT_MATH:
@@ -45,6 +65,12 @@ def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, ste
                                       .every(el => getComputedStyle(el).display === 'none')""")
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []
+    if stem in PAGE_TYPES:
+        assert axe_violations(page) == []
+
+
+def test_every_page_type_is_loaded_and_checked_by_axe() -> None:
+    assert set(PAGE_TYPES) <= set(STEMS)
 
 
 @pytest.mark.parametrize("target", [lang for lang in LANGUAGES if lang != "en"] + ["en"])
