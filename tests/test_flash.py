@@ -93,6 +93,29 @@ def test_online_softmax_steps_track_max_and_rescaled_sum() -> None:
         assert step.running_sum == pytest.approx(torch.exp(seen - seen.max()).sum().item())
 
 
+@pytest.mark.parametrize("block_size", range(1, 8))
+def test_online_softmax_of_masked_leading_blocks_equals_softmax(block_size: int) -> None:
+    scores = torch.tensor([-torch.inf, -torch.inf, -torch.inf, 0.5, -torch.inf, 2.0, -1.0], dtype=torch.float64)
+    p, _ = online_softmax(scores, block_size)
+    assert_close(p, torch.softmax(scores, dim=0))  # no NaN, whichever block comes first
+
+
+def test_online_softmax_of_only_minus_infinity_is_nan_as_in_torch() -> None:
+    scores = torch.full((4,), -torch.inf)
+    assert online_softmax(scores, 2)[0].isnan().all() and torch.softmax(scores, dim=0).isnan().all()
+
+
+def test_keys_that_score_minus_infinity_give_the_same_answer_for_every_tiling() -> None:
+    q, k, v = _qkv((2,), 6, 8, 4, 3)
+    q[..., 0] = q[..., 0].abs() + 0.1
+    k[..., :3, 0] = -torch.inf  # the first three keys score −∞ against every query
+    expected = F.scaled_dot_product_attention(q, k, v)
+    assert torch.isfinite(expected).all()
+    for block_q in (1, 4, 6):
+        for block_k in range(1, 9):  # up to three key tiles of −∞ scores first
+            assert_close(flash_attention(q, k, v, block_q=block_q, block_k=block_k), expected)
+
+
 def test_flash_keeps_no_score_matrix_for_backward() -> None:
     q, k, v = (t.requires_grad_() for t in _qkv((1, 2), 256, 256, 8, 8, dtype=torch.float32))
     saved: list[torch.Size] = []

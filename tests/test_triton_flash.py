@@ -20,20 +20,20 @@ SHAPES = [(1, 2, 40, 40, 16), (2, 1, 33, 50, 64), (1, 1, 70, 70, 128), (1, 1, 1,
 
 def _case(shape, dtype):
     b, h, t_q, t_k, d = shape
-    q, k, v, d_out = (
+    q, k, v, grad_out = (
         randn(*s, dtype=torch.float64, seed=i)
         for i, s in enumerate([(b, h, t_q, d), (b, h, t_k, d), (b, h, t_k, d), (b, h, t_q, d)])
     )
-    return [t.to(dtype).to(DEVICE) for t in (q, k, v, d_out)]
+    return [t.to(dtype).to(DEVICE) for t in (q, k, v, grad_out)]
 
 
-def _reference(q, k, v, d_out, causal):
+def _reference(q, k, v, grad_out, causal):
     """Forward output and gradients, in float64 (exact) and in q's dtype by PyTorch (its own error)."""
     results = []
     for dtype in (torch.float64, q.dtype):
         leaves = [t.detach().to(dtype).requires_grad_() for t in (q, k, v)]
         out = F.scaled_dot_product_attention(*leaves, is_causal=causal)
-        results.append([out, *torch.autograd.grad(out, leaves, d_out.to(dtype))])
+        results.append([out, *torch.autograd.grad(out, leaves, grad_out.to(dtype))])
     return results
 
 
@@ -41,10 +41,10 @@ def _reference(q, k, v, d_out, causal):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_forward_and_backward_match_pytorch(shape, dtype: torch.dtype, causal: bool) -> None:
-    q, k, v, d_out = (t.requires_grad_() if i < 3 else t for i, t in enumerate(_case(shape, dtype)))
-    out = triton_flash_attention(q, k, v, causal=causal, block_m=16, block_n=32)
-    got = [out, *torch.autograd.grad(out, (q, k, v), d_out)]
-    exact, torch_same_dtype = _reference(q, k, v, d_out, causal)
+    q, k, v, grad_out = (t.requires_grad_() if i < 3 else t for i, t in enumerate(_case(shape, dtype)))
+    out = triton_flash_attention(q, k, v, causal=causal, block_q=16, block_k=32)
+    got = [out, *torch.autograd.grad(out, (q, k, v), grad_out)]
+    exact, torch_same_dtype = _reference(q, k, v, grad_out, causal)
     for name, g, e, t in zip(("out", "dq", "dk", "dv"), got, exact, torch_same_dtype, strict=True):
         assert g.dtype == dtype and g.shape == e.shape
         error = (g.double() - e).abs().max().item()
@@ -64,9 +64,18 @@ def test_default_tiles_and_a_custom_scale() -> None:
 def test_large_scores_stay_finite() -> None:
     q = torch.full((1, 1, 20, 16), 30.0, device=DEVICE)
     v = torch.arange(20 * 16, dtype=torch.float32, device=DEVICE).reshape(1, 1, 20, 16)
-    out = triton_flash_attention(q, q, v, causal=True, block_m=16, block_n=16)
+    out = triton_flash_attention(q, q, v, causal=True, block_q=16, block_k=16)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out, F.scaled_dot_product_attention(q, q, v, is_causal=True), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("block_k", [16, 32])
+def test_key_tiles_that_score_minus_infinity_give_no_nan(block_k: int) -> None:
+    q, k, v, _ = _case((1, 1, 20, 40, 16), torch.float32)
+    q[..., 0] = q[..., 0].abs() + 0.1
+    k[..., :block_k, 0] = -torch.inf  # the whole first key tile scores −∞ against every query
+    out = triton_flash_attention(q, k, v, block_q=16, block_k=block_k)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v), rtol=0, atol=1e-5)
 
 
 def test_interpreter_is_used_exactly_when_there_is_no_cuda() -> None:
@@ -97,11 +106,11 @@ x = torch.zeros(1, 1, 4, 16, device=DEVICE)
             "one of \\(16, 32, 64, 128\\)",
         ),
         (lambda: triton_flash_attention(x, torch.zeros(1, 2, 4, 16, device=DEVICE), x), ValueError, "must share"),
-        (lambda: triton_flash_attention(x, x, x, block_m=24), ValueError, "block_m must be a power of two"),
+        (lambda: triton_flash_attention(x, x, x, block_q=24), ValueError, "block_q must be a power of two"),
         (
-            lambda: triton_flash_attention(x, x, x, block_n=8),
+            lambda: triton_flash_attention(x, x, x, block_k=8),
             ValueError,
-            "block_n must be a power of two of at least 16",
+            "block_k must be a power of two of at least 16",
         ),
         (lambda: triton_flash_attention(x, x, x, causal=None), TypeError, "causal must be True or False"),
         (lambda: triton_flash_attention(x, x, x, scale=float("nan")), ValueError, "scale must be a positive finite"),

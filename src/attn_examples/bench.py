@@ -335,10 +335,10 @@ def _sdpa_choice(q: torch.Tensor, causal: bool) -> str:
 def _inputs(config: Config, tokens: int, dtype: torch.dtype, device: torch.device, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     b, h, d = config.batch, config.heads, config.head_dim
-    q, k, v, d_out = (torch.randn(b, h, tokens, d, generator=g) for _ in range(4))
+    q, k, v, grad_out = (torch.randn(b, h, tokens, d, generator=g) for _ in range(4))
     x = torch.randn(b, tokens, h * d, generator=g)
     dx = torch.randn(b, tokens, h * d, generator=g)
-    return [t.to(device=device, dtype=dtype) for t in (q, k, v, d_out, x, dx)]
+    return [t.to(device=device, dtype=dtype) for t in (q, k, v, grad_out, x, dx)]
 
 
 def _runner(call: Callable[..., torch.Tensor], args: list[torch.Tensor], grad: torch.Tensor, mode: str):
@@ -373,7 +373,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[BenchRecord]
     for mode in config.modes:
         for causal in config.causal:
             for tokens in config.tokens:
-                q, k, v, d_out, x, dx = _inputs(config, tokens, dtype, device)
+                q, k, v, grad_out, x, dx = _inputs(config, tokens, dtype, device)
                 chosen = [
                     i
                     for i in IMPLEMENTATIONS
@@ -385,7 +385,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[BenchRecord]
                 runs, references, modules = {}, {}, {}
                 for impl in chosen:
                     if impl.kind == "kernel":
-                        runs[impl.name] = _runner(impl.make(causal), [q, k, v], d_out, mode)
+                        runs[impl.name] = _runner(impl.make(causal), [q, k, v], grad_out, mode)
                     else:
                         reference_module, call = impl.make(causal, d_model, config.heads, tokens, device, dtype)
                         modules[impl.name] = reference_module
@@ -394,7 +394,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[BenchRecord]
                 exact = _runner(
                     lambda a, b, c, causal=causal: F.scaled_dot_product_attention(a, b, c, is_causal=causal),
                     [t.double().cpu() for t in (q, k, v)],
-                    d_out.double().cpu(),
+                    grad_out.double().cpu(),
                     mode,
                 )()
                 for name, module in modules.items():

@@ -42,13 +42,18 @@ def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor,
 
     After each block the running sum is ``Σ exp(s − m)`` over every score
     read so far, with ``m`` their maximum: when a block raises the maximum,
-    the old sum is multiplied by ``exp(m_old − m_new)``.
+    the old sum is multiplied by ``exp(m_old − m_new)``. While every score
+    read is −∞ (a masked block), the shift is 0 rather than −∞, as in
+    PyTorch's kernels, so that no ``−∞ − (−∞)`` turns the sum into NaN; if
+    all scores are −∞ the result is NaN, as ``torch.softmax`` gives.
 
     >>> p, steps = online_softmax(torch.tensor([1.0, 3.0, 2.0, 5.0]), block_size=2)
     >>> [(s.running_max, round(s.running_sum, 4)) for s in steps]
     [(3.0, 1.1353), (5.0, 1.2034)]
     >>> torch.allclose(p, torch.softmax(torch.tensor([1.0, 3.0, 2.0, 5.0]), dim=0))
     True
+    >>> online_softmax(torch.tensor([float("-inf"), float("-inf"), 0.0, 0.0]), block_size=2)[0]
+    tensor([0.0000, 0.0000, 0.5000, 0.5000])
     """
     check_float_tensor("scores", scores, shapes={1: "(tokens,)"})
     check_positive_int("block_size", block_size)
@@ -58,10 +63,16 @@ def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor,
     for start in range(0, scores.numel(), block_size):
         block = scores[start : start + block_size]
         m_new = torch.maximum(m, block.max())
-        running_sum = running_sum * torch.exp(m - m_new) + torch.exp(block - m_new).sum()
+        shift = _finite_or_zero(m_new)  # all −∞ so far: exp(−∞ − 0) = 0, where exp(−∞ + ∞) is NaN
+        running_sum = running_sum * torch.exp(m - shift) + torch.exp(block - shift).sum()
         m = m_new
         steps.append(OnlineSoftmaxStep(tuple(block.tolist()), m.item(), running_sum.item()))
-    return torch.exp(scores - m) / running_sum, steps
+    return torch.exp(scores - _finite_or_zero(m)) / running_sum, steps
+
+
+def _finite_or_zero(running_max: torch.Tensor) -> torch.Tensor:
+    """The running maximum to subtract before ``exp``: 0 where it is still −∞."""
+    return torch.where(torch.isneginf(running_max), 0.0, running_max)
 
 
 # --8<-- [end:online_softmax]
@@ -97,8 +108,9 @@ def _flash_forward(
                 cols = torch.arange(k0, k1, device=q.device)[None, :]
                 s.masked_fill_(cols > rows, float("-inf"))
             m_new = torch.maximum(m, s.amax(dim=-1))
-            p = s.sub_(m_new[..., None]).exp_()  # in place: one tile-sized buffer per step
-            correction = torch.exp(m - m_new)  # rescales what was summed under the old maximum
+            shift = _finite_or_zero(m_new)  # a row whose scores so far are all −∞ must not give NaN
+            p = s.sub_(shift[..., None]).exp_()  # in place: one tile-sized buffer per step
+            correction = torch.exp(m - shift)  # rescales what was summed under the old maximum
             row_sum = row_sum * correction + p.sum(dim=-1)
             acc = acc * correction[..., None] + p @ v[..., k0:k1, :].to(acc_dtype)
             m = m_new
@@ -117,7 +129,7 @@ def _flash_backward(
     v: torch.Tensor,
     out: torch.Tensor,
     lse: torch.Tensor,
-    d_out: torch.Tensor,
+    grad_out: torch.Tensor,
     causal: bool,
     scale: float,
     block_q: int,
@@ -125,7 +137,7 @@ def _flash_backward(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Gradients of q, k and v, recomputing each tile's weights from the saved log-sum-exp."""
     acc_dtype = lse.dtype
-    q_, k_, v_, do = (t.to(acc_dtype) for t in (q, k, v, d_out))
+    q_, k_, v_, do = (t.to(acc_dtype) for t in (q, k, v, grad_out))
     # Σ_j P_ij dP_ij = Σ_d dO_id O_id: the row term of the softmax Jacobian, without P
     delta = (do * out.to(acc_dtype)).sum(dim=-1)
     dq, dk, dv = torch.zeros_like(q_), torch.zeros_like(k_), torch.zeros_like(v_)
@@ -161,9 +173,9 @@ class _FlashAttention(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, d_out):
+    def backward(ctx, grad_out):
         q, k, v, out, lse = ctx.saved_tensors
-        return (*_flash_backward(q, k, v, out, lse, d_out, *ctx.config), None, None, None, None)
+        return (*_flash_backward(q, k, v, out, lse, grad_out, *ctx.config), None, None, None, None)
 
 
 # --8<-- [start:flash_attention]
@@ -259,8 +271,8 @@ CHAPTER = "efficient-attention"
 
 def _qkv(device: torch.device, dtype: torch.dtype) -> list[torch.Tensor]:
     """q, k, v of shape (1, 2, 40, 16) and an output gradient, drawn on the CPU from seed 0."""
-    q, k, v, d_out = torch.randn(4, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
-    return [moved(t, device, dtype) for t in (q, k, v, d_out)]
+    q, k, v, grad_out = torch.randn(4, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
+    return [moved(t, device, dtype) for t in (q, k, v, grad_out)]
 
 
 def _flash(device: torch.device, dtype: torch.dtype) -> Outputs:
@@ -276,7 +288,7 @@ def _chunked(device: torch.device, dtype: torch.dtype) -> Outputs:
 def _triton(device: torch.device, dtype: torch.dtype) -> Outputs:
     from attn_examples.triton_flash import triton_flash_attention  # imported only where CUDA runs it
 
-    fn = lambda q, k, v: triton_flash_attention(q, k, v, causal=True, block_m=16, block_n=16)  # noqa: E731
+    fn = lambda q, k, v: triton_flash_attention(q, k, v, causal=True, block_q=16, block_k=16)  # noqa: E731
     return kernel_outputs(fn, *_qkv(device, dtype))
 
 

@@ -65,19 +65,19 @@ def _forward_kernel(
     stride_oh,
     stride_ot,
     HEAD_DIM: tl.constexpr,
-    BLOCK_M: tl.constexpr,
-    BLOCK_N: tl.constexpr,
+    BLOCK_Q: tl.constexpr,
+    BLOCK_K: tl.constexpr,
     CAUSAL: tl.constexpr,
     UPCAST: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
-    # 1. which tile: BLOCK_M queries of one (batch, head)
-    start_m = tl.program_id(0) * BLOCK_M
+    # 1. which tile: BLOCK_Q queries of one (batch, head)
+    start_q = tl.program_id(0) * BLOCK_Q
     bh = tl.program_id(1)
     b, h = bh // heads, bh % heads
-    rows = start_m + tl.arange(0, BLOCK_M)
+    rows = start_q + tl.arange(0, BLOCK_Q)
     dims = tl.arange(0, HEAD_DIM)
-    cols0 = tl.arange(0, BLOCK_N)
+    cols0 = tl.arange(0, BLOCK_K)
     q_base, k_base, v_base = (
         Q + b * stride_qb + h * stride_qh,
         K + b * stride_kb + h * stride_kh,
@@ -90,16 +90,16 @@ def _forward_kernel(
         q = q.to(tl.float32)
 
     # 3. running maximum, running sum and unnormalised output, in float32
-    m_i = tl.full([BLOCK_M], float("-inf"), dtype=tl.float32)
-    l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
-    acc = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
+    m_i = tl.full([BLOCK_Q], float("-inf"), dtype=tl.float32)
+    l_i = tl.zeros([BLOCK_Q], dtype=tl.float32)
+    acc = tl.zeros([BLOCK_Q, HEAD_DIM], dtype=tl.float32)
 
     # 4. walk over key tiles; with a causal mask, stop after the tile holding the last query
     stop = T_K
     if CAUSAL:
-        stop = tl.minimum(T_K, start_m + BLOCK_M)
-    for start_n in range(0, stop, BLOCK_N):
-        cols = start_n + cols0
+        stop = tl.minimum(T_K, start_q + BLOCK_Q)
+    for start_k in range(0, stop, BLOCK_K):
+        cols = start_k + cols0
         k_t = tl.load(k_base + cols[None, :] * stride_kt + dims[:, None], mask=cols[None, :] < T_K, other=0.0)
         v = tl.load(v_base + cols[:, None] * stride_vt + dims[None, :], mask=cols[:, None] < T_K, other=0.0)
         if UPCAST:
@@ -111,8 +111,9 @@ def _forward_kernel(
         s = tl.where(keep, s, float("-inf"))
         # 5. the online softmax update
         m_new = tl.maximum(m_i, tl.max(s, axis=1))
-        p = tl.exp(s - m_new[:, None])
-        correction = tl.exp(m_i - m_new)
+        shift = tl.where(m_new == float("-inf"), 0.0, m_new)  # all −∞ so far: no −∞ − (−∞) = NaN
+        p = tl.exp(s - shift[:, None])
+        correction = tl.exp(m_i - shift)
         l_i = l_i * correction + tl.sum(p, axis=1)
         acc = acc * correction[:, None] + tl.dot(p.to(v.dtype), v, input_precision=PRECISION)
         m_i = m_new
@@ -156,7 +157,7 @@ def _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM: tl.constexpr, 
 
 @triton.jit
 def _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM: tl.constexpr, UPCAST: tl.constexpr):
-    """Keys and values of the columns ``cols``, transposed to (HEAD_DIM, BLOCK_N) (zeros past T_K)."""
+    """Keys and values of the columns ``cols``, transposed to (HEAD_DIM, BLOCK_K) (zeros past T_K)."""
     offsets = bh * T_K * HEAD_DIM + cols[None, :] * HEAD_DIM + dims[:, None]
     k_t = tl.load(K + offsets, mask=cols[None, :] < T_K, other=0.0)
     v_t = tl.load(V + offsets, mask=cols[None, :] < T_K, other=0.0)
@@ -179,26 +180,26 @@ def _backward_dkdv_kernel(
     T_Q,
     T_K,
     HEAD_DIM: tl.constexpr,
-    BLOCK_M: tl.constexpr,
-    BLOCK_N: tl.constexpr,
+    BLOCK_Q: tl.constexpr,
+    BLOCK_K: tl.constexpr,
     CAUSAL: tl.constexpr,
     UPCAST: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
-    # one program owns BLOCK_N keys and sums their gradients over every query tile
+    # one program owns BLOCK_K keys and sums their gradients over every query tile
     bh = tl.program_id(1)
-    start_n = tl.program_id(0) * BLOCK_N
-    cols = start_n + tl.arange(0, BLOCK_N)
+    start_k = tl.program_id(0) * BLOCK_K
+    cols = start_k + tl.arange(0, BLOCK_K)
     dims = tl.arange(0, HEAD_DIM)
     k_t, v_t = _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM, UPCAST)
-    dk = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
-    dv = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
+    dk = tl.zeros([BLOCK_K, HEAD_DIM], dtype=tl.float32)
+    dv = tl.zeros([BLOCK_K, HEAD_DIM], dtype=tl.float32)
     # with a causal mask, queries before these keys never see them
     start = 0
     if CAUSAL:
-        start = (start_n // BLOCK_M) * BLOCK_M
-    for start_m in range(start, T_Q, BLOCK_M):
-        rows = start_m + tl.arange(0, BLOCK_M)
+        start = (start_k // BLOCK_Q) * BLOCK_Q
+    for start_q in range(start, T_Q, BLOCK_Q):
+        rows = start_q + tl.arange(0, BLOCK_Q)
         q, do, lse, delta = _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM, UPCAST)
         p = _tile_weights(q, k_t, lse, rows, cols, scale, T_Q, T_K, CAUSAL, PRECISION)
         dv += tl.dot(tl.trans(p).to(do.dtype), do, input_precision=PRECISION)  # dV = Pᵀ dO
@@ -223,24 +224,24 @@ def _backward_dq_kernel(
     T_Q,
     T_K,
     HEAD_DIM: tl.constexpr,
-    BLOCK_M: tl.constexpr,
-    BLOCK_N: tl.constexpr,
+    BLOCK_Q: tl.constexpr,
+    BLOCK_K: tl.constexpr,
     CAUSAL: tl.constexpr,
     UPCAST: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
-    # one program owns BLOCK_M queries and sums dQ = dS K over the key tiles they see
+    # one program owns BLOCK_Q queries and sums dQ = dS K over the key tiles they see
     bh = tl.program_id(1)
-    start_m = tl.program_id(0) * BLOCK_M
-    rows = start_m + tl.arange(0, BLOCK_M)
+    start_q = tl.program_id(0) * BLOCK_Q
+    rows = start_q + tl.arange(0, BLOCK_Q)
     dims = tl.arange(0, HEAD_DIM)
     q, do, lse, delta = _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM, UPCAST)
-    dq = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
+    dq = tl.zeros([BLOCK_Q, HEAD_DIM], dtype=tl.float32)
     stop = T_K
     if CAUSAL:
-        stop = tl.minimum(T_K, start_m + BLOCK_M)
-    for start_n in range(0, stop, BLOCK_N):
-        cols = start_n + tl.arange(0, BLOCK_N)
+        stop = tl.minimum(T_K, start_q + BLOCK_Q)
+    for start_k in range(0, stop, BLOCK_K):
+        cols = start_k + tl.arange(0, BLOCK_K)
         k_t, v_t = _key_tile(K, V, bh, cols, dims, T_K, HEAD_DIM, UPCAST)
         p = _tile_weights(q, k_t, lse, rows, cols, scale, T_Q, T_K, CAUSAL, PRECISION)
         dp = tl.dot(do, v_t, input_precision=PRECISION)
@@ -256,7 +257,7 @@ def _backward_dq_kernel(
 # --8<-- [end:backward_kernels]
 
 
-def _launch_options(q: torch.Tensor, block_m: int | None, block_n: int | None, backward: bool) -> dict[str, object]:
+def _launch_options(q: torch.Tensor, block_q: int | None, block_k: int | None, backward: bool) -> dict[str, object]:
     """Tile sizes and launch settings: small tiles in the interpreter, GPU-sized ones on CUDA."""
     head_dim = q.shape[-1]
     if interpreting():
@@ -268,8 +269,8 @@ def _launch_options(q: torch.Tensor, block_m: int | None, block_n: int | None, b
         launch = {"num_warps": 4 if head_dim <= 64 else 8, "num_stages": 3 if head_dim <= 64 else 2}
     return {
         "HEAD_DIM": head_dim,
-        "BLOCK_M": block_m or default_m,
-        "BLOCK_N": block_n or default_n,
+        "BLOCK_Q": block_q or default_m,
+        "BLOCK_K": block_k or default_n,
         # the interpreter's bfloat16 dot products are wrong: upcast there, keep bf16 on the GPU
         "UPCAST": interpreting() and q.dtype == torch.bfloat16,
         # float32 inputs get IEEE float32 products, not TF32 (which keeps 10 mantissa bits)
@@ -278,13 +279,13 @@ def _launch_options(q: torch.Tensor, block_m: int | None, block_n: int | None, b
     }
 
 
-def _forward(q, k, v, causal: bool, scale: float, block_m, block_n):
+def _forward(q, k, v, causal: bool, scale: float, block_q, block_k):
     batch, heads, t_q, _ = q.shape
     t_k = k.shape[-2]
-    opts = _launch_options(q, block_m, block_n, backward=False)
+    opts = _launch_options(q, block_q, block_k, backward=False)
     out = torch.empty_like(q)
     lse = torch.empty(batch * heads, t_q, dtype=torch.float32, device=q.device)
-    grid = (triton.cdiv(t_q, opts["BLOCK_M"]), batch * heads)
+    grid = (triton.cdiv(t_q, opts["BLOCK_Q"]), batch * heads)
     _forward_kernel[grid](
         q,
         k,
@@ -305,35 +306,35 @@ def _forward(q, k, v, causal: bool, scale: float, block_m, block_n):
     return out, lse
 
 
-def _backward(q, k, v, out, lse, d_out, causal: bool, scale: float, block_m, block_n):
+def _backward(q, k, v, out, lse, grad_out, causal: bool, scale: float, block_q, block_k):
     batch, heads, t_q, _ = q.shape
     t_k = k.shape[-2]
-    opts = _launch_options(q, block_m, block_n, backward=True)
-    q, k, v, d_out = (t.contiguous() for t in (q, k, v, d_out))
-    delta = (d_out.float() * out.float()).sum(dim=-1).reshape(batch * heads, t_q)
+    opts = _launch_options(q, block_q, block_k, backward=True)
+    q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
+    delta = (grad_out.float() * out.float()).sum(dim=-1).reshape(batch * heads, t_q)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
     bh = batch * heads
-    _backward_dkdv_kernel[(triton.cdiv(t_k, opts["BLOCK_N"]), bh)](
-        q, k, v, d_out, lse, delta, dk, dv, scale, t_q, t_k, CAUSAL=causal, **opts
+    _backward_dkdv_kernel[(triton.cdiv(t_k, opts["BLOCK_K"]), bh)](
+        q, k, v, grad_out, lse, delta, dk, dv, scale, t_q, t_k, CAUSAL=causal, **opts
     )
-    _backward_dq_kernel[(triton.cdiv(t_q, opts["BLOCK_M"]), bh)](
-        q, k, v, d_out, lse, delta, dq, scale, t_q, t_k, CAUSAL=causal, **opts
+    _backward_dq_kernel[(triton.cdiv(t_q, opts["BLOCK_Q"]), bh)](
+        q, k, v, grad_out, lse, delta, dq, scale, t_q, t_k, CAUSAL=causal, **opts
     )
     return dq, dk, dv
 
 
 class _TritonFlashAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, causal: bool, scale: float, block_m, block_n):
-        out, lse = _forward(q, k, v, causal, scale, block_m, block_n)
+    def forward(ctx, q, k, v, causal: bool, scale: float, block_q, block_k):
+        out, lse = _forward(q, k, v, causal, scale, block_q, block_k)
         ctx.save_for_backward(q, k, v, out, lse)
-        ctx.config = (causal, scale, block_m, block_n)
+        ctx.config = (causal, scale, block_q, block_k)
         return out
 
     @staticmethod
-    def backward(ctx, d_out):
+    def backward(ctx, grad_out):
         q, k, v, out, lse = ctx.saved_tensors
-        return (*_backward(q, k, v, out, lse, d_out, *ctx.config), None, None, None, None)
+        return (*_backward(q, k, v, out, lse, grad_out, *ctx.config), None, None, None, None)
 
 
 # --8<-- [start:api]
@@ -344,8 +345,8 @@ def triton_flash_attention(
     *,
     causal: bool = False,
     scale: float | None = None,
-    block_m: int | None = None,
-    block_n: int | None = None,
+    block_q: int | None = None,
+    block_k: int | None = None,
 ) -> torch.Tensor:
     """FlashAttention forward and backward as Triton kernels, for ``(batch, heads, tokens, head_dim)``.
 
@@ -354,7 +355,7 @@ def triton_flash_attention(
     bfloat16 or float32. Any number of tokens: the last tile is masked.
     ``causal=True`` aligns the mask top-left, as PyTorch does. On CUDA the
     kernels run on the GPU; without CUDA, in Triton's interpreter on CPU
-    tensors. ``block_m`` and ``block_n`` (powers of two, at least 16) override
+    tensors. ``block_q`` and ``block_k`` (powers of two, at least 16) override
     the tile sizes.
 
     >>> q, k, v = torch.randn(3, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
@@ -373,13 +374,13 @@ def triton_flash_attention(
     expected_device = default_triton_device()
     if q.device.type != expected_device.type:
         raise ValueError(f"the kernels run on {expected_device.type} tensors here, got tensors on {q.device}")
-    for name, block in (("block_m", block_m), ("block_n", block_n)):
+    for name, block in (("block_q", block_q), ("block_k", block_k)):
         if block is not None and (check_positive_int(name, block) < 16 or block & (block - 1)):
             raise ValueError(f"{name} must be a power of two of at least 16, got {block}")
     check_bool("causal", causal)
     scale = check_scale(scale, q.shape[-1])
     q, k, v = (t.contiguous() for t in (q, k, v))
-    return _TritonFlashAttention.apply(q, k, v, causal, scale, block_m, block_n)
+    return _TritonFlashAttention.apply(q, k, v, causal, scale, block_q, block_k)
 
 
 # --8<-- [end:api]
