@@ -332,7 +332,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(path)
     print(
         "next: write the chapter (module, test, English page and notebook), then translate the four other "
-        "languages and stamp each after its review: python -m attn_site.i18n stamp <lang> " + args.slug,
+        "languages and stamp each after its review: python -m attn_site.i18n stamp <lang> "
+        f"{args.slug} notebooks/{args.slug}",
         file=sys.stderr,
     )
     return 0
