@@ -125,6 +125,76 @@ def test_cli_rejects_bad_sizes(argv, message, capsys) -> None:
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
+def _no_timing(monkeypatch) -> None:
+    """Make any measurement fail the test: every refusal must come before one."""
+
+    def measured(*args, **kwargs):
+        raise AssertionError("the command measured before refusing")
+
+    monkeypatch.setattr("attn_examples.bench.run", measured)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "--tokens", "64", "--only", "scalar loops"], "'scalar loops' measures nothing here: it runs"),
+        (["bench", "--causal", "no", "--only", "wrapper (per-head loop)"], "with the causal mask only"),
+        (["bench", "--only", "SDPA flash"], "'SDPA flash' measures nothing here: it runs on cuda"),
+        (["bench", "--tokens"], "expected at least one argument"),
+    ],
+)
+def test_cli_refuses_a_measurement_of_nothing_before_timing(argv, message, monkeypatch, capsys) -> None:
+    _no_timing(monkeypatch)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cli_refuses_a_device_that_is_not_there(monkeypatch, capsys) -> None:
+    _no_timing(monkeypatch)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--device", "cuda"])
+    assert exit_info.value.code == 2 and "device 'cuda' is not available here" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_output_folder_it_cannot_write_before_timing(tmp_path, monkeypatch, capsys) -> None:
+    _no_timing(monkeypatch)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    for command in (["bench", "--tokens", "8"], ["agreement"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*command, "--out", str(blocker / "results")])
+        assert exit_info.value.code == 2 and f"cannot write into {blocker / 'results'}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read"),
+        ("", "holds no environment line"),
+        ('{"environment": {}}\n', "no measurement in"),
+        ("not json\n", "line 1: "),
+    ],
+    ids=["missing", "empty", "no records", "malformed"],
+)
+def test_cli_refuses_results_files_it_cannot_tabulate(tmp_path, content, message, capsys) -> None:
+    path = tmp_path / "results.jsonl"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--from-jsonl", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and len(err.strip().splitlines()) == 2  # usage + error
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_refuses_empty_selections() -> None:
+    for field in ("tokens", "modes", "causal"):
+        with pytest.raises(ValueError, match=f"{field} must name at least one value"):
+            Config(**{field: ()}).check()
+
+
 def test_config_rejects_unknown_dtype() -> None:
     with pytest.raises(ValueError, match="dtype must be one of"):
         Config(dtype="int8").check()

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from attn_examples.bench import DTYPES, IMPLEMENTATIONS, MODES, Config
-from attn_examples.results import BenchRecord, read_results
+from attn_examples.results import BenchRecord, read_results, writable_folder
 
 
 def _bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -75,6 +75,8 @@ def _agreement(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
 
     try:
         device = agreement.resolve_device(args.device)
+        if args.out is not None:
+            writable_folder(args.out)
     except (TypeError, ValueError, RuntimeError) as error:
         parser.error(str(error))
     records = agreement.run(device, log=lambda line: print(line, file=sys.stderr))
@@ -103,14 +105,21 @@ def main(argv: list[str] | None = None) -> int:
             env, records = read_results(args.from_jsonl[0], BenchRecord)
             for path in args.from_jsonl[1:]:
                 records += read_results(path, BenchRecord)[1]
-        except (OSError, ValueError) as error:
+            if not records:
+                raise ValueError(f"no measurement in {', '.join(map(str, args.from_jsonl))}: nothing to tabulate")
+            writable_folder(args.out)
+        except OSError as error:
+            parser.error(f"cannot read {error.filename}: {error.strerror}")
+        except ValueError as error:
             parser.error(str(error))
         for path in bench.write_results(records, env, args.out, with_plot=not args.no_plot):
             print(path)
         return 0
     config = bench.config_from_args(args)
-    try:
+    try:  # everything that can fail is checked before minutes of timing
         config.check()
+        if args.out is not None:
+            writable_folder(args.out)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
     records = bench.run(config, log=lambda line: print(line, file=sys.stderr))

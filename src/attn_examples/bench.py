@@ -30,6 +30,7 @@ from torch.utils._pytree import tree_flatten
 from attn_examples import __version__, results
 from attn_examples._checks import check_positive_int
 from attn_examples.causal import causal_mask
+from attn_examples.device import device_available
 from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
 from attn_examples.results import BenchRecord, Environment
@@ -292,6 +293,9 @@ class Config:
             check_positive_int(name, getattr(self, name))
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
             raise ValueError(f"warmup must be a non-negative integer, got {self.warmup!r}")
+        for name in ("tokens", "modes", "causal"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must name at least one value, got none")
         for t in self.tokens:
             check_positive_int("tokens", t)
         unknown = set(self.modes) - set(MODES) or set(self.only) - {i.name for i in IMPLEMENTATIONS}
@@ -300,6 +304,33 @@ class Config:
                 f"unknown mode or implementation {sorted(unknown)}; modes are {MODES}, "
                 f"implementations {[i.name for i in IMPLEMENTATIONS]}"
             )
+        if not device_available(self.device):
+            raise ValueError(f"device {self.device!r} is not available here: measure on the cpu, or where it is")
+        for name in self.only:
+            if not any(name in (i.name for i in self.chosen(t, c)) for t in self.tokens for c in self.causal):
+                impl = next(i for i in IMPLEMENTATIONS if i.name == name)
+                raise ValueError(f"--only {name!r} measures nothing here: it runs {_where_it_runs(impl)}")
+
+    def chosen(self, tokens: int, causal: bool) -> list[Implementation]:
+        """The implementations measured at ``tokens`` with or without the causal mask."""
+        return [
+            i
+            for i in IMPLEMENTATIONS
+            if self.device in i.devices
+            and (i.max_tokens is None or tokens <= i.max_tokens)
+            and (causal or not i.causal_only)
+            and (not self.only or i.name in self.only)
+        ]
+
+
+def _where_it_runs(impl: Implementation) -> str:
+    """Where an implementation is measured, in words: its devices, its largest size, causal or not."""
+    limits = [f"on {' or '.join(impl.devices)}"]
+    if impl.max_tokens is not None:
+        limits.append(f"up to {impl.max_tokens} tokens")
+    if impl.causal_only:
+        limits.append("with the causal mask only")
+    return ", ".join(limits)
 
 
 def environment(config: Config) -> Environment:
@@ -374,14 +405,7 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[BenchRecord]
         for causal in config.causal:
             for tokens in config.tokens:
                 q, k, v, grad_out, x, dx = _inputs(config, tokens, dtype, device)
-                chosen = [
-                    i
-                    for i in IMPLEMENTATIONS
-                    if device.type in i.devices
-                    and (i.max_tokens is None or tokens <= i.max_tokens)
-                    and (causal or not i.causal_only)
-                    and (not config.only or i.name in config.only)
-                ]
+                chosen = config.chosen(tokens, causal)
                 runs, references, modules = {}, {}, {}
                 for impl in chosen:
                     if impl.kind == "kernel":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,23 @@ def write_results(path: Path, env: Environment, records: Iterable[BenchRecord | 
     lines = [{"environment": env}, *(record.to_json() for record in records)]
     path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+def writable_folder(folder: Path) -> Path:
+    """Create ``folder`` if needed and check that files can be written there, before any measurement.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     writable_folder(Path(parent) / "new").is_dir()
+    True
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write into {folder}: {error.strerror or error}") from None
+    return folder
 
 
 def read_results(path: Path, record_type: type[R]) -> tuple[Environment, list[R]]:
