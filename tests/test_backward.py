@@ -199,6 +199,20 @@ def test_score_statistics_show_what_initialisation_does() -> None:
         ),
         (lambda: softmax_backward(torch.rand(2, 3), torch.rand(3, 2)), ValueError, "same shape"),
         (lambda: softmax_jacobian(torch.rand(2, 2)), ValueError, r"a must have shape \(n,\)"),
+        (lambda: sum_loss_and_grad([0.5, 0.2]), TypeError, "z must be a torch.Tensor"),
+        (lambda: bce_loss_and_grad([[0.5]], torch.rand(1, 1), torch.ones(1, 1)), TypeError, "z must be a torch.Tensor"),
+        (lambda: bce_loss_and_grad(torch.rand(3, 2), torch.rand(2, 1), [1, 0, 1]), TypeError, "target must be a"),
+        (lambda: attention_backward((1, 2), torch.ones(3, 3)), TypeError, "fwd must be the Forward"),
+        (
+            lambda: attention_backward(attention_forward(*(torch.rand(3, 3) for _ in range(4))), [[1.0] * 3] * 3),
+            TypeError,
+            "dz must be a torch.Tensor",
+        ),
+        (
+            lambda: attention_forward(*(torch.rand(3, 3) for _ in range(4)), causal="yes"),
+            TypeError,
+            "causal must be True or False, got str",
+        ),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:

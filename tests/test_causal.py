@@ -85,6 +85,8 @@ ca = CausalAttention(3, 2, context_length=4)
         ),
         (lambda: causal_weights_renormalised(torch.ones(2, 2, dtype=torch.int64)), TypeError, "floating-point"),
         (lambda: causal_mask(0), ValueError, "tokens must be a positive integer"),
+        (lambda: causal_mask(3, device="nope"), ValueError, "device must name a PyTorch device"),
+        (lambda: CausalAttention(3, 2, 4, qkv_bias="no"), TypeError, "qkv_bias must be True or False, got str"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:

@@ -55,6 +55,7 @@ cross = CrossAttention(3, 2)
         ),
         (lambda: cross(torch.rand(1, 0, 3), torch.rand(1, 5, 3)), ValueError, "x_1 must not be empty"),
         (lambda: CrossAttention(3, 2, d_in_kv=0), ValueError, "d_in_kv must be a positive integer"),
+        (lambda: CrossAttention(3, 2, qkv_bias="no"), TypeError, "qkv_bias must be True or False, got str"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:

@@ -125,6 +125,10 @@ mha = MultiHeadAttention(4, 4, context_length=5, num_heads=2)
             "d_in == d_out, got d_in=3 and d_out=4",
         ),
         (lambda: to_torch_multihead(torch.nn.Linear(2, 2)), TypeError, "expected a MultiHeadAttention"),
+        (lambda: MultiHeadAttention(4, 4, 5, 2, causal="no"), TypeError, "causal must be True or False, got str"),
+        (lambda: MultiHeadAttention(4, 4, 5, 2, qkv_bias=0), TypeError, "qkv_bias must be True or False, got int"),
+        (lambda: MultiHeadAttention(4, 4, 5, 2, fused=None), TypeError, "fused must be True or False"),
+        (lambda: MultiHeadAttentionWrapper(4, 2, 5, 2, qkv_bias="no"), TypeError, "qkv_bias must be True or False"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:

@@ -149,6 +149,10 @@ sa2 = SelfAttentionV2(3, 2)
         (lambda: v1_from_v2(SelfAttentionV2(3, 2, qkv_bias=True)), ValueError, "qkv_bias=False"),
         (lambda: v1_from_v2(SelfAttentionV1(3, 2)), TypeError, "expected a SelfAttentionV2"),
         (lambda: embed_sentence(" , "), ValueError, "at least one word"),
+        (lambda: SelfAttentionV2(3, 2, qkv_bias="no"), TypeError, "qkv_bias must be True or False, got str"),
+        (lambda: scaling_statistics(4, tokens=0), ValueError, "tokens must be a positive integer, got 0"),
+        (lambda: scaling_statistics(4, samples=0), ValueError, "samples must be a positive integer, got 0"),
+        (lambda: scaling_statistics(4, samples=1, tokens=1), ValueError, "a variance needs at least two scores"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:
@@ -194,3 +198,12 @@ def test_your_journey_has_one_row_per_token(device: torch.device, dtype: torch.d
 def test_your_journey_rejects_bad_arguments(kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
         your_journey(**kwargs)
+
+
+def test_embedding_a_sentence_leaves_the_callers_random_state_alone() -> None:
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    first = embed_sentence()
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.equal(embed_sentence(), first)  # and is the same whatever the state before

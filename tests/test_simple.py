@@ -175,6 +175,11 @@ x3 = hello_shiny_sun()
         (lambda: score_matrix(x3, scaled=1), TypeError, "scaled must be True or False, got int"),
         (lambda: attention_matrix(x3, causal="yes"), TypeError, "causal must be True or False, got str"),
         (lambda: context_vectors(x3, True), TypeError, "positional argument"),
+        (lambda: softmax(x3, dim=None), ValueError, r"dim must be an int in \[-2, 1\] for these scores, got None"),
+        (lambda: softmax(x3, dim=2), ValueError, "dim must be an int in"),
+        (lambda: hello_shiny_sun(device="cuda:7"), ValueError, "'cuda:7' is not available here")
+        if not torch.cuda.is_available()
+        else (lambda: hello_shiny_sun(device="cuda:4096"), ValueError, "'cuda:4096' is not available here"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:
@@ -198,3 +203,12 @@ def test_hello_shiny_sun_rejects_bad_arguments() -> None:
         hello_shiny_sun(dtype=torch.bool)
     with pytest.raises(ValueError, match="must name a PyTorch device"):
         hello_shiny_sun(device="gpu")
+
+
+def test_the_loop_version_keeps_the_autograd_graph() -> None:
+    x = hello_shiny_sun(dtype=torch.float64).requires_grad_()
+    loop, fast = context_vector_loop(x[1], x), context_vector(x[1], x)
+    (grad_loop,) = torch.autograd.grad(loop.sum(), x)
+    (grad_fast,) = torch.autograd.grad(fast.sum(), x)
+    torch.testing.assert_close(loop, fast)
+    torch.testing.assert_close(grad_loop, grad_fast)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from tests.helpers import randn
 
-# imported through the module, which turns the interpreter on before Triton is imported
+# without CUDA, the test configuration (conftest.py) has turned Triton's interpreter on before this import
 triton_flash = pytest.importorskip(
     "attn_examples.triton_flash", reason='Triton is not installed: pip install "attn-examples[triton]"'
 )
@@ -81,7 +85,21 @@ def test_key_tiles_that_score_minus_infinity_give_no_nan(block_k: int) -> None:
 def test_interpreter_is_used_exactly_when_there_is_no_cuda() -> None:
     assert DEVICE.type == ("cpu" if triton_flash.interpreting() else "cuda")
     if not torch.cuda.is_available():
-        assert triton_flash.interpreting()
+        assert triton_flash.interpreting()  # set by the test configuration (conftest.py)
+
+
+def test_importing_the_module_changes_no_environment_variable() -> None:
+    env = {name: value for name, value in os.environ.items() if name != "TRITON_INTERPRET"}
+    code = "import os, attn_examples.triton_flash as t; print(os.environ.get('TRITON_INTERPRET'), t.interpreting())"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["None", "False"]
+
+
+def test_without_cuda_or_the_interpreter_the_error_says_how_to_run(monkeypatch) -> None:
+    monkeypatch.setattr(triton_flash, "_INTERPRETING", False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"set TRITON_INTERPRET=1 before attn_examples\.triton_flash is imported"):
+        triton_flash_attention(*_case((1, 1, 4, 4, 16), torch.float32)[:3])
 
 
 x = torch.zeros(1, 1, 4, 16, device=DEVICE)

@@ -56,7 +56,7 @@ def check_float_dtype(name: str, dtype: object) -> torch.dtype:
 
 
 def check_device(name: str, device: object) -> torch.device | None:
-    """Check a ``device`` argument: a ``torch.device``, a name such as ``"cuda:0"``, or None.
+    """Check a ``device`` argument: a ``torch.device``, a name such as ``"cuda:0"`` of a device present here, or None.
 
     >>> check_device("device", "cpu")
     device(type='cpu')
@@ -70,11 +70,19 @@ def check_device(name: str, device: object) -> torch.device | None:
     if not isinstance(device, str):
         raise TypeError(f"{name} must be a torch.device, a str or None, got {type(device).__name__}")
     try:
-        return torch.device(device)
+        parsed = torch.device(device)
     except RuntimeError:
         raise ValueError(
             f"{name} must name a PyTorch device such as 'cpu', 'cuda' or 'cuda:0', got {device!r}"
         ) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} {device!r} is not available here: PyTorch sees no CUDA device")
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ValueError(f"{name} {device!r} is not available here: PyTorch sees {count} CUDA devices")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} {device!r} is not available here: PyTorch sees no MPS device")
+    return parsed
 
 
 def check_last_dims_match(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import torch
 
 from attn_examples._checks import (
+    check_bool,
     check_device,
     check_float_dtype,
     check_float_tensor,
@@ -64,6 +65,7 @@ def attention_forward(
         if w.shape[0] != x.shape[-1]:
             raise ValueError(f"{name} must have d_in={x.shape[-1]} rows to multiply x, got shape {tuple(w.shape)}")
     check_same_device_and_dtype(x=x, w_q=w_q, w_k=w_k, w_v=w_v)
+    check_bool("causal", causal)
     if w_q.shape[1] != w_k.shape[1]:
         raise ValueError(f"w_q and w_k must have the same number of columns d_k, got {w_q.shape[1]} and {w_k.shape[1]}")
     q, k, v = x @ w_q, x @ w_k, x @ w_v
@@ -123,9 +125,9 @@ class Gradients:
     a: torch.Tensor
 
 
-def _weight_grad(x: torch.Tensor, d_out: torch.Tensor) -> torch.Tensor:
+def _weight_grad(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
     # Xᵀ dOut, summed over the batch: flatten (batch, tokens) into one axis of rows
-    return x.reshape(-1, x.shape[-1]).transpose(0, 1) @ d_out.reshape(-1, d_out.shape[-1])
+    return x.reshape(-1, x.shape[-1]).transpose(0, 1) @ grad_out.reshape(-1, grad_out.shape[-1])
 
 
 def attention_backward(fwd: Forward, dz: torch.Tensor) -> Gradients:
@@ -136,6 +138,9 @@ def attention_backward(fwd: Forward, dz: torch.Tensor) -> Gradients:
     tensor([[1., 1.],
             [1., 1.]])
     """
+    if not isinstance(fwd, Forward):
+        raise TypeError(f"fwd must be the Forward that attention_forward returns, got {type(fwd).__name__}")
+    check_float_tensor("dz", dz, shapes={2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"})
     if dz.shape != fwd.z.shape:
         raise ValueError(f"dz must have the shape of the output Z, {tuple(fwd.z.shape)}, got {tuple(dz.shape)}")
     check_same_device_and_dtype(z=fwd.z, dz=dz)
@@ -176,7 +181,10 @@ def bce_loss_and_grad(
     (0.6931, tensor([[-0.2500, -0.2500, -0.2500],
             [ 0.2500,  0.2500,  0.2500]]))
     """
+    check_float_tensor("z", z, shapes={2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"})
     check_float_tensor("w_out", w_out, shapes={2: "(d_v, 1)"})
+    check_float_tensor("target", target, shapes={2: "(tokens, 1)", 3: "(batch, tokens, 1)"})
+    check_same_device_and_dtype(z=z, w_out=w_out, target=target)
     if w_out.shape != (z.shape[-1], 1):
         raise ValueError(f"w_out must have shape (d_v, 1) = ({z.shape[-1]}, 1), got {tuple(w_out.shape)}")
     logits = z @ w_out
@@ -198,6 +206,7 @@ def sum_loss_and_grad(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     (tensor(4.), tensor([[1., 1.],
             [1., 1.]]))
     """
+    check_float_tensor("z", z, shapes={2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"})
     return z.sum(), torch.ones_like(z)
 
 

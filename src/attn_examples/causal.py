@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from attn_examples._checks import (
+    check_bool,
+    check_device,
     check_float_tensor,
     check_module_input,
     check_positive_int,
@@ -37,7 +39,7 @@ def causal_mask(tokens: int, device: torch.device | str | None = None) -> torch.
             [ True,  True,  True]])
     """
     check_positive_int("tokens", tokens)
-    return torch.ones(tokens, tokens, dtype=torch.bool, device=device).tril()
+    return torch.ones(tokens, tokens, dtype=torch.bool, device=check_device("device", device)).tril()
 
 
 def _check_square_scores(scores: torch.Tensor) -> None:
@@ -104,6 +106,7 @@ class CausalAttention(nn.Module):
         super().__init__()
         for name, value in (("d_in", d_in), ("d_out", d_out), ("context_length", context_length)):
             check_positive_int(name, value)
+        check_bool("qkv_bias", qkv_bias)
         self.d_in = d_in
         self.context_length = context_length
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attn_examples._checks import check_module_input, check_positive_int
+from attn_examples._checks import check_bool, check_module_input, check_positive_int
 from attn_examples.self_attention import scaled_dot_product_attention
 
 # --8<-- [end:imports]
@@ -43,6 +43,7 @@ class CrossAttention(nn.Module):
         d_in_kv = d_in if d_in_kv is None else d_in_kv
         for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v), ("d_in_kv", d_in_kv)):
             check_positive_int(name, value)
+        check_bool("qkv_bias", qkv_bias)
         self.d_in, self.d_in_kv = d_in, d_in_kv
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in_kv, d_out, bias=qkv_bias)

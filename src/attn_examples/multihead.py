@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from attn_examples._checks import check_module_input, check_positive_int, check_probability
+from attn_examples._checks import check_bool, check_module_input, check_positive_int, check_probability
 from attn_examples.causal import CausalAttention, causal_mask
 
 # --8<-- [end:imports]
@@ -98,6 +98,8 @@ class MultiHeadAttention(nn.Module):
             ("num_heads", num_heads),
         ):
             check_positive_int(name, value)
+        for name, flag in (("qkv_bias", qkv_bias), ("causal", causal), ("fused", fused)):
+            check_bool(name, flag)
         if d_out % num_heads != 0:
             raise ValueError(f"d_out must be divisible by num_heads, got d_out={d_out} and num_heads={num_heads}")
         self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads

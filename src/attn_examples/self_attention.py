@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from attn_examples._checks import (
+    check_bool,
     check_device,
     check_float_dtype,
     check_float_tensor,
@@ -147,6 +148,7 @@ class SelfAttentionV2(nn.Module):
         d_v = d_out if d_v is None else d_v
         for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
             check_positive_int(name, value)
+        check_bool("qkv_bias", qkv_bias)
         self.d_in = d_in
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
@@ -242,8 +244,9 @@ def embed_sentence(sentence: str = SENTENCE, d: int = 3, seed: int = 123) -> tor
         raise ValueError("sentence must contain at least one word")
     vocabulary = {word: i for i, word in enumerate(sorted(set(words)))}
     ids = torch.tensor([vocabulary[word] for word in words])
-    torch.manual_seed(seed)
-    embedding = nn.Embedding(len(vocabulary), d)
+    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state left as it was
+        torch.manual_seed(seed)
+        embedding = nn.Embedding(len(vocabulary), d)
     return embedding(ids).detach()
 
 
@@ -263,6 +266,10 @@ def scaling_statistics(d_k: int, tokens: int = 8, samples: int = 2000, seed: int
     {'variance': 63.12, 'variance_scaled': 0.99, 'max_weight': 0.87, 'max_weight_scaled': 0.36}
     """
     check_positive_int("d_k", d_k)
+    check_positive_int("samples", samples)
+    check_positive_int("tokens", tokens)
+    if samples * tokens < 2:
+        raise ValueError(f"a variance needs at least two scores, got samples={samples} × tokens={tokens}")
     generator = torch.Generator().manual_seed(seed)
     q = torch.randn(samples, 1, d_k, generator=generator, dtype=torch.float64)
     k = torch.randn(samples, tokens, d_k, generator=generator, dtype=torch.float64)

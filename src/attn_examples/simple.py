@@ -87,6 +87,8 @@ def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
     tensor([0.5000, 0.5000])
     """
     check_float_tensor("scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)", 3: "(batch, tokens, tokens)"})
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -scores.dim() <= dim < scores.dim():
+        raise ValueError(f"dim must be an int in [{-scores.dim()}, {scores.dim() - 1}] for these scores, got {dim!r}")
     shifted = scores - scores.amax(dim=dim, keepdim=True)
     exponentials = shifted.exp()
     return exponentials / exponentials.sum(dim=dim, keepdim=True)
@@ -110,22 +112,23 @@ def context_vector(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
 def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """The same context vector as ``context_vector``, spelled out with Python loops.
 
-    Slow, and only here to show every multiplication and addition.
+    Slow, and only here to show every multiplication and addition. Each step
+    is a one-number tensor, so autograd follows it as it follows the fast version.
 
     >>> x = hello_shiny_sun()
     >>> context_vector_loop(x[1], x)
     tensor([0.3990, 0.3854, 0.8610])
     """
     _check_query_and_inputs(query, inputs)
-    rows = inputs.tolist()
-    q = query.tolist()
-    scores = [sum(r_k * q_k for r_k, q_k in zip(row, q, strict=True)) for row in rows]
+    tokens, d = inputs.shape
+    zero = inputs.new_zeros(())  # where each sum starts
+    scores = [sum((inputs[i, k] * query[k] for k in range(d)), zero) for i in range(tokens)]
     largest = max(scores)
-    exponentials = [math.exp(s - largest) for s in scores]
-    total = sum(exponentials)
+    exponentials = [torch.exp(s - largest) for s in scores]
+    total = sum(exponentials, zero)
     weights = [e / total for e in exponentials]
-    context = [sum(w * row[k] for w, row in zip(weights, rows, strict=True)) for k in range(len(q))]
-    return torch.tensor(context, dtype=inputs.dtype, device=inputs.device)
+    context = [sum((weights[i] * inputs[i, k] for i in range(tokens)), zero) for k in range(d)]
+    return torch.stack(context)
 
 
 # --8<-- [end:loops]

@@ -1,9 +1,11 @@
 """A FlashAttention-style Triton kernel, forward and backward: the chapter "efficient-attention".
 
 Needs the optional extra ``triton`` (``pip install "attn-examples[triton]"``).
-On a machine without CUDA the kernels run in Triton's interpreter on CPU
-tensors (``TRITON_INTERPRET=1``, set here before Triton is imported): slow,
-but the same code, which is how CI checks it.
+On a machine without CUDA the kernels can run in Triton's interpreter on CPU
+tensors: slow, but the same code, which is how CI checks it. Triton reads
+``TRITON_INTERPRET=1`` when a kernel is defined, that is when this module is
+imported, so it must be set before (the test configuration sets it; this module
+changes no environment variable).
 """
 
 from __future__ import annotations
@@ -12,10 +14,6 @@ from __future__ import annotations
 import os
 
 import torch
-
-# decide with PyTorch, not with Triton's driver: without CUDA, use the interpreter
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 try:
     import triton
@@ -31,13 +29,17 @@ HEAD_DIMS = (16, 32, 64, 128)
 KERNEL_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 
-def interpreting() -> bool:
-    """Whether Triton kernels run in the CPU interpreter here (``TRITON_INTERPRET=1``).
+# Triton chose when the kernels below were defined: the environment as this module was imported
+_INTERPRETING = os.environ.get("TRITON_INTERPRET") == "1"
 
-    >>> interpreting() == (os.environ.get("TRITON_INTERPRET") == "1")
+
+def interpreting() -> bool:
+    """Whether the kernels run in Triton's CPU interpreter (``TRITON_INTERPRET=1`` when this module was imported).
+
+    >>> interpreting() == (default_triton_device().type == "cpu")
     True
     """
-    return os.environ.get("TRITON_INTERPRET") == "1"
+    return _INTERPRETING
 
 
 # --8<-- [start:forward_kernel]
@@ -387,9 +389,18 @@ def triton_flash_attention(
 
 
 def default_triton_device() -> torch.device:
-    """The device whose tensors the kernels take: CUDA when present, else the CPU (interpreter).
+    """The device whose tensors the kernels take: the CPU in the interpreter, else CUDA.
 
-    >>> default_triton_device().type in ("cuda", "cpu")
+    Without either, a ``RuntimeError`` says how to turn the interpreter on.
+
+    >>> default_triton_device().type == ("cpu" if interpreting() else "cuda")
     True
     """
-    return torch.device("cuda") if not interpreting() and torch.cuda.is_available() else torch.device("cpu")
+    if interpreting():
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    raise RuntimeError(
+        "the Triton kernels need a CUDA device, or Triton's interpreter on the CPU: set TRITON_INTERPRET=1 "
+        "before attn_examples.triton_flash is imported (e.g. TRITON_INTERPRET=1 python script.py)"
+    )
