@@ -149,6 +149,18 @@ sa2 = SelfAttentionV2(3, 2)
         (lambda: v1_from_v2(SelfAttentionV2(3, 2, qkv_bias=True)), ValueError, "qkv_bias=False"),
         (lambda: v1_from_v2(SelfAttentionV1(3, 2)), TypeError, "expected a SelfAttentionV2"),
         (lambda: embed_sentence(" , "), ValueError, "at least one word"),
+        (
+            lambda: attention_weights(torch.rand(2, 3), torch.rand(4, 3), mask=torch.ones(3, 3, dtype=torch.bool)),
+            ValueError,
+            r"mask must broadcast to the scores' shape \(\.\.\., tokens_q, tokens_k\) = \(2, 4\), got \(3, 3\)",
+        ),
+        (
+            lambda: attention_weights(
+                torch.rand(2, 3), torch.rand(4, 3), mask=torch.ones(2, 4, dtype=torch.bool, device="meta")
+            ),
+            ValueError,
+            "mask must be on the device of q",
+        ),
         (lambda: SelfAttentionV2(3, 2, qkv_bias="no"), TypeError, "qkv_bias must be True or False, got str"),
         (lambda: scaling_statistics(4, tokens=0), ValueError, "tokens must be a positive integer, got 0"),
         (lambda: scaling_statistics(4, samples=0), ValueError, "samples must be a positive integer, got 0"),
@@ -207,3 +219,12 @@ def test_embedding_a_sentence_leaves_the_callers_random_state_alone() -> None:
     first = embed_sentence()
     assert torch.equal(torch.rand(3), expected)
     assert torch.equal(embed_sentence(), first)  # and is the same whatever the state before
+
+
+def test_sdpa_checks_every_input_before_computing_weights(monkeypatch) -> None:
+    def computed(*args, **kwargs):
+        raise AssertionError("weights computed before v was checked")
+
+    monkeypatch.setattr("attn_examples.self_attention.attention_weights", computed)
+    with pytest.raises(ValueError, match="k and v must have the same number of tokens"):
+        scaled_dot_product_attention(torch.rand(2, 3), torch.rand(4, 3), torch.rand(5, 3))

@@ -32,6 +32,34 @@ from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 
 
 # --8<-- [start:functional]
+def _check_q_k_mask(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> None:
+    check_float_tensor(
+        "q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)", 4: "(batch, heads, tokens_q, d_k)"}
+    )
+    check_float_tensor("k", k, shapes={q.dim(): "with the same rank as q"})
+    check_same_device_and_dtype(q=q, k=k)
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same size d_k, got {q.shape[-1]} and {k.shape[-1]}")
+    if mask is None:
+        return
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError("mask must be a boolean tensor, True where a query may attend to a key")
+    try:
+        scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+        fits = torch.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"mask must broadcast to the scores' shape (..., tokens_q, tokens_k) = {tuple(scores_shape)}, "
+            f"got {tuple(mask.shape)}"
+        )
+    if mask.device != q.device:
+        raise ValueError(f"mask must be on the device of q, {q.device}, got {mask.device}")
+    if not mask.any(dim=-1).all():
+        raise ValueError("mask leaves a query with no key to attend to (a row with no True)")
+
+
 def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Softmax of the scaled scores ``q kᵀ / √d_k``; ``mask`` is True where a query may look.
 
@@ -43,19 +71,9 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | Non
     >>> attention_weights(q, k)
     tensor([[0.6698, 0.3302]])
     """
-    check_float_tensor(
-        "q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)", 4: "(batch, heads, tokens_q, d_k)"}
-    )
-    check_float_tensor("k", k, shapes={q.dim(): "with the same rank as q"})
-    check_same_device_and_dtype(q=q, k=k)
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same size d_k, got {q.shape[-1]} and {k.shape[-1]}")
+    _check_q_k_mask(q, k, mask)
     scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
     if mask is not None:
-        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-            raise TypeError("mask must be a boolean tensor, True where a query may attend to a key")
-        if not mask.any(dim=-1).all():
-            raise ValueError("mask leaves a query with no key to attend to (a row with no True)")
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1)
 
@@ -79,11 +97,12 @@ def scaled_dot_product_attention(
             [0.3302, 0.6698]])
     """
     check_probability("dropout_p", dropout_p)
-    weights = attention_weights(q, k, mask)
+    _check_q_k_mask(q, k, mask)
     check_float_tensor("v", v, shapes={q.dim(): "with the same rank as q"})
     check_same_device_and_dtype(q=q, v=v)
     if v.shape[-2] != k.shape[-2]:
         raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
+    weights = attention_weights(q, k, mask)
     if dropout_p > 0.0:
         weights = torch.nn.functional.dropout(weights, p=dropout_p)
     return weights @ v
