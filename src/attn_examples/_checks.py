@@ -226,3 +226,19 @@ def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
         raise ValueError(f"q and k must have the same size d, got {q.shape[-1]} and {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
+
+
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def float32_if_half(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 if it is float16 or bfloat16, else ``t`` itself.
+
+    Scores and softmax of half-precision inputs are computed in float32, as
+    PyTorch's own attention does: float16 overflows at 65504, and bfloat16
+    keeps 8 bits of mantissa.
+
+    >>> float32_if_half(torch.ones(2, dtype=torch.float16)).dtype, float32_if_half(torch.ones(2)).dtype
+    (torch.float32, torch.float32)
+    """
+    return t.float() if t.dtype in HALF_DTYPES else t

@@ -21,6 +21,7 @@ from attn_examples._checks import (
     check_module_input,
     check_positive_int,
     check_probability,
+    float32_if_half,
 )
 
 # --8<-- [end:imports]
@@ -55,6 +56,9 @@ def _check_square_scores(scores: torch.Tensor) -> None:
 def causal_weights_renormalised(scores: torch.Tensor) -> torch.Tensor:
     """Method 1: softmax over all keys, zero the future, divide each row by its new sum.
 
+    Computed in the scores' own dtype, even half precision, to show where this method
+    fails (its allowed weights can underflow to 0, and a row to 0/0): use method 2.
+
     >>> causal_weights_renormalised(torch.zeros(3, 3))
     tensor([[1.0000, 0.0000, 0.0000],
             [0.5000, 0.5000, 0.0000],
@@ -76,7 +80,7 @@ def causal_weights_masked(scores: torch.Tensor) -> torch.Tensor:
     """
     _check_square_scores(scores)
     future = ~causal_mask(scores.shape[-1], scores.device)
-    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+    return torch.softmax(float32_if_half(scores).masked_fill(future, float("-inf")), dim=-1).to(scores.dtype)
 
 
 # --8<-- [end:masks]
@@ -120,10 +124,12 @@ class CausalAttention(nn.Module):
         check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
         tokens = x.shape[-2]
         queries, keys, values = self.W_query(x), self.W_key(x), self.W_value(x)
+        # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
+        queries, keys = float32_if_half(queries), float32_if_half(keys)
         scores = queries @ keys.transpose(-2, -1) / math.sqrt(keys.shape[-1])
         scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
         weights = self.dropout(torch.softmax(scores, dim=-1))
-        return weights @ values
+        return (weights @ float32_if_half(values)).to(values.dtype)
 
 
 # --8<-- [end:module]

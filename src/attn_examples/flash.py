@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 import torch
 
-from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
+from attn_examples._checks import (
+    check_bool,
+    check_float_tensor,
+    check_positive_int,
+    check_qkv,
+    check_scale,
+    float32_if_half,
+)
 
 # --8<-- [end:imports]
 # isort: split
@@ -253,10 +260,11 @@ def chunked_attention(
         for q0 in range(0, t_q, rows):
             q1 = min(q0 + rows, t_q)
             k_stop = min(q1, t_k) if causal else t_k
-            s = (q_h[q0:q1] * scale) @ k_h[:k_stop].T
+            # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
+            s = (float32_if_half(q_h[q0:q1]) * scale) @ float32_if_half(k_h[:k_stop]).T
             if future is not None:
                 s = s.masked_fill(future[q0:q1, :k_stop], float("-inf"))
-            chunks.append(torch.softmax(s, dim=-1) @ v_h[:k_stop])
+            chunks.append((torch.softmax(s, dim=-1) @ float32_if_half(v_h[:k_stop])).to(v.dtype))
         heads.append(torch.cat(chunks))
     return torch.stack(heads).reshape(*q.shape[:-1], v.shape[-1])
 

@@ -15,7 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from attn_examples._checks import check_bool, check_module_input, check_positive_int, check_probability
+from attn_examples._checks import (
+    check_bool,
+    check_module_input,
+    check_positive_int,
+    check_probability,
+    float32_if_half,
+)
 from attn_examples.causal import CausalAttention, causal_mask
 
 # --8<-- [end:imports]
@@ -129,11 +135,12 @@ class MultiHeadAttention(nn.Module):
         if self.fused:
             context = F.scaled_dot_product_attention(queries, keys, values, dropout_p=dropout_p, is_causal=self.causal)
         else:
-            scores = queries @ keys.transpose(-2, -1) / math.sqrt(self.head_dim)
+            # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
+            scores = float32_if_half(queries) @ float32_if_half(keys).transpose(-2, -1) / math.sqrt(self.head_dim)
             if self.causal:
                 scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
             weights = F.dropout(torch.softmax(scores, dim=-1), p=dropout_p)
-            context = weights @ values
+            context = (weights @ float32_if_half(values)).to(values.dtype)
         # (batch, heads, tokens, head_dim) -> (batch, tokens, d_out): heads side by side
         context = context.transpose(1, 2).reshape(batch, tokens, self.d_out)
         return self.out_proj(context)

@@ -22,6 +22,7 @@ from attn_examples._checks import (
     check_positive_int,
     check_probability,
     check_same_device_and_dtype,
+    float32_if_half,
 )
 
 # --8<-- [end:imports]
@@ -60,11 +61,21 @@ def _check_q_k_mask(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None)
         raise ValueError("mask leaves a query with no key to attend to (a row with no True)")
 
 
+def _weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
+    q, k = float32_if_half(q), float32_if_half(k)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1)
+
+
 def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Softmax of the scaled scores ``q kᵀ / √d_k``; ``mask`` is True where a query may look.
 
     ``q`` has shape ``(..., tokens_q, d_k)`` and ``k`` ``(..., tokens_k, d_k)``;
     the weights have shape ``(..., tokens_q, tokens_k)`` and each row sums to 1.
+    Half-precision inputs are scored in float32; the weights have q's dtype.
 
     >>> q = torch.tensor([[1.0, 0.0]])
     >>> k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
@@ -72,10 +83,7 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | Non
     tensor([[0.6698, 0.3302]])
     """
     _check_q_k_mask(q, k, mask)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1)
+    return _weights(q, k, mask).to(q.dtype)
 
 
 def scaled_dot_product_attention(
@@ -102,10 +110,10 @@ def scaled_dot_product_attention(
     check_same_device_and_dtype(q=q, v=v)
     if v.shape[-2] != k.shape[-2]:
         raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
-    weights = attention_weights(q, k, mask)
+    weights = _weights(q, k, mask)
     if dropout_p > 0.0:
         weights = torch.nn.functional.dropout(weights, p=dropout_p)
-    return weights @ v
+    return (weights @ float32_if_half(v)).to(v.dtype)
 
 
 # --8<-- [end:functional]
@@ -140,9 +148,10 @@ class SelfAttentionV1(nn.Module):
         queries = x @ self.W_query
         keys = x @ self.W_key
         values = x @ self.W_value
-        scores = queries @ keys.transpose(-2, -1)
+        # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
+        scores = float32_if_half(queries) @ float32_if_half(keys).transpose(-2, -1)
         weights = torch.softmax(scores / math.sqrt(keys.shape[-1]), dim=-1)
-        return weights @ values
+        return (weights @ float32_if_half(values)).to(values.dtype)
 
 
 # --8<-- [end:v1]

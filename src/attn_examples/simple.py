@@ -21,6 +21,7 @@ from attn_examples._checks import (
     check_float_tensor,
     check_last_dims_match,
     check_same_device_and_dtype,
+    float32_if_half,
 )
 
 # --8<-- [end:imports]
@@ -67,19 +68,22 @@ def _check_query_and_inputs(query: torch.Tensor, inputs: torch.Tensor) -> None:
 def attention_scores(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """Dot product of ``query`` (shape ``(d,)``) with every row of ``inputs`` (``(tokens, d)``).
 
+    Scores of half-precision inputs come back in float32 (they can pass float16's 65504).
+
     >>> x = hello_shiny_sun()
     >>> attention_scores(x[1], x)
     tensor([0.7842, 1.3569, 1.2487])
     """
     _check_query_and_inputs(query, inputs)
-    return inputs @ query
+    return float32_if_half(inputs) @ float32_if_half(query)
 
 
 def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """Turn scores into positive weights that sum to one along ``dim``.
 
     Subtracting the maximum first changes nothing mathematically (it cancels
-    in the ratio) but keeps ``exp`` from overflowing on large scores.
+    in the ratio) but keeps ``exp`` from overflowing on large scores. Half-precision
+    scores are summed in float32; the weights keep the scores' dtype.
 
     >>> softmax(torch.tensor([0.7842, 1.3569, 1.2487]))
     tensor([0.2291, 0.4063, 0.3646])
@@ -89,9 +93,9 @@ def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
     check_float_tensor("scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)", 3: "(batch, tokens, tokens)"})
     if isinstance(dim, bool) or not isinstance(dim, int) or not -scores.dim() <= dim < scores.dim():
         raise ValueError(f"dim must be an int in [{-scores.dim()}, {scores.dim() - 1}] for these scores, got {dim!r}")
-    shifted = scores - scores.amax(dim=dim, keepdim=True)
-    exponentials = shifted.exp()
-    return exponentials / exponentials.sum(dim=dim, keepdim=True)
+    wide = float32_if_half(scores)
+    exponentials = (wide - wide.amax(dim=dim, keepdim=True)).exp()
+    return (exponentials / exponentials.sum(dim=dim, keepdim=True)).to(scores.dtype)
 
 
 def context_vector(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
@@ -101,8 +105,8 @@ def context_vector(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     >>> context_vector(x[1], x)
     tensor([0.3990, 0.3854, 0.8610])
     """
-    weights = softmax(attention_scores(query, inputs))
-    return weights @ inputs
+    weights = softmax(attention_scores(query, inputs))  # float32 for half-precision inputs
+    return (weights @ float32_if_half(inputs)).to(inputs.dtype)
 
 
 # --8<-- [end:one_query]
@@ -120,6 +124,7 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
     tensor([0.3990, 0.3854, 0.8610])
     """
     _check_query_and_inputs(query, inputs)
+    dtype, query, inputs = inputs.dtype, float32_if_half(query), float32_if_half(inputs)
     tokens, d = inputs.shape
     zero = inputs.new_zeros(())  # where each sum starts
     scores = [sum((inputs[i, k] * query[k] for k in range(d)), zero) for i in range(tokens)]
@@ -128,7 +133,7 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
     total = sum(exponentials, zero)
     weights = [e / total for e in exponentials]
     context = [sum((weights[i] * inputs[i, k] for i in range(tokens)), zero) for k in range(d)]
-    return torch.stack(context)
+    return torch.stack(context).to(dtype)
 
 
 # --8<-- [end:loops]
@@ -142,6 +147,7 @@ def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = F
     used by later chapters (and by the attention explorer): ``scaled=True``
     divides the scores by ``√d``; ``causal=True`` sets the scores of later
     tokens (above the diagonal) to ``-inf``, so that they get zero weight.
+    Scores of half-precision inputs come back in float32.
 
     >>> x = hello_shiny_sun(dtype=torch.float64)
     >>> score_matrix(x)[1]
@@ -154,7 +160,8 @@ def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = F
     check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)", 3: "(batch, tokens, d)"})
     check_bool("scaled", scaled)
     check_bool("causal", causal)
-    scores = inputs @ inputs.transpose(-2, -1)
+    wide = float32_if_half(inputs)
+    scores = wide @ wide.transpose(-2, -1)
     if scaled:
         scores = scores / math.sqrt(inputs.shape[-1])
     if causal:
@@ -171,6 +178,7 @@ def attention_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool
     has shape ``(tokens, tokens)`` or ``(batch, tokens, tokens)``. ``scaled``
     and ``causal`` are the options of ``score_matrix``; a masked score gets
     weight 0 (the diagonal is never masked, so every row has a finite maximum).
+    The weights have the inputs' dtype.
 
     >>> attention_matrix(hello_shiny_sun())
     tensor([[0.2709, 0.3763, 0.3528],
@@ -181,7 +189,7 @@ def attention_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool
             [0.3606, 0.6394, 0.0000],
             [0.2283, 0.3874, 0.3843]])
     """
-    return softmax(score_matrix(inputs, scaled=scaled, causal=causal), dim=-1)
+    return softmax(score_matrix(inputs, scaled=scaled, causal=causal), dim=-1).to(inputs.dtype)
 
 
 def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
@@ -192,7 +200,8 @@ def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool 
     >>> context_vectors(hello_shiny_sun(), scaled=True)[1]
     tensor([0.3938, 0.3783, 0.8434])
     """
-    return attention_matrix(inputs, scaled=scaled, causal=causal) @ inputs
+    weights = softmax(score_matrix(inputs, scaled=scaled, causal=causal), dim=-1)  # float32 for half inputs
+    return (weights @ float32_if_half(inputs)).to(inputs.dtype)
 
 
 # --8<-- [end:all_tokens]
