@@ -120,8 +120,8 @@ def moved(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Te
     return t.to(device=device, dtype=dtype)
 
 
-def module_outputs(module: nn.Module, inputs: Sequence[torch.Tensor], d_out: torch.Tensor) -> Outputs:
-    """The module's output and the gradients of ``Σ out·d_out`` for its inputs and parameters.
+def module_outputs(module: nn.Module, inputs: Sequence[torch.Tensor], grad_out: torch.Tensor) -> Outputs:
+    """The module's output and the gradients of ``Σ out·grad_out`` for its inputs and parameters.
 
     >>> out = module_outputs(nn.Linear(2, 1, bias=False), [torch.ones(1, 2)], torch.ones(1, 1))
     >>> sorted(out["gradients"])
@@ -130,14 +130,14 @@ def module_outputs(module: nn.Module, inputs: Sequence[torch.Tensor], d_out: tor
     leaves = [x.detach().requires_grad_() for x in inputs]
     out = module(*leaves)
     names = [f"input {i}" for i in range(len(leaves))] + [name for name, _ in module.named_parameters()]
-    grads = torch.autograd.grad(out, [*leaves, *module.parameters()], d_out)
+    grads = torch.autograd.grad(out, [*leaves, *module.parameters()], grad_out)
     return {"output": {"output": out.detach()}, "gradients": dict(zip(names, grads, strict=True))}
 
 
 def kernel_outputs(
-    fn: Callable[..., torch.Tensor], q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, d_out: torch.Tensor
+    fn: Callable[..., torch.Tensor], q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, grad_out: torch.Tensor
 ) -> Outputs:
-    """An attention function's output and the gradients of ``Σ out·d_out`` for ``q``, ``k`` and ``v``.
+    """An attention function's output and the gradients of ``Σ out·grad_out`` for ``q``, ``k`` and ``v``.
 
     >>> q = torch.ones(1, 2, 3)
     >>> sorted(kernel_outputs(torch.nn.functional.scaled_dot_product_attention, q, q, q, q)["gradients"])
@@ -145,7 +145,7 @@ def kernel_outputs(
     """
     leaves = [t.detach().requires_grad_() for t in (q, k, v)]
     out = fn(*leaves)
-    grads = torch.autograd.grad(out, leaves, d_out)
+    grads = torch.autograd.grad(out, leaves, grad_out)
     return {"output": {"output": out.detach()}, "gradients": dict(zip(("dq", "dk", "dv"), grads, strict=True))}
 
 

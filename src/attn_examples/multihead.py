@@ -214,9 +214,9 @@ def _wrapper(device: torch.device, dtype: torch.dtype) -> Outputs:
 def _multihead(device: torch.device, dtype: torch.dtype) -> Outputs:
     torch.manual_seed(123)
     mha = MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
-    d_out = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(0))
+    grad_out = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(0))
     mha.to(device=device, dtype=dtype)
-    return module_outputs(mha, [moved(_journey_batch(), device, dtype)], moved(d_out, device, dtype))
+    return module_outputs(mha, [moved(_journey_batch(), device, dtype)], moved(grad_out, device, dtype))
 
 
 AGREEMENT = (
