@@ -100,6 +100,9 @@ def softmax_backward(a: torch.Tensor, da: torch.Tensor) -> torch.Tensor:
     >>> softmax_backward(torch.tensor([[0.5, 0.5]]), torch.tensor([[1.0, 0.0]]))
     tensor([[ 0.2500, -0.2500]])
     """
+    shapes = {1: "(n,)", 2: "(rows, n)", 3: "(batch, rows, n)", 4: "(batch, heads, rows, n)"}
+    check_float_tensor("a", a, shapes=shapes)
+    check_float_tensor("da", da, shapes=shapes)
     check_same_device_and_dtype(a=a, da=da)
     if a.shape != da.shape:
         raise ValueError(f"a and da must have the same shape, got {tuple(a.shape)} and {tuple(da.shape)}")

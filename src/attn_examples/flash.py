@@ -63,6 +63,8 @@ def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor,
     tensor([0.0000, 0.0000, 0.5000, 0.5000])
     """
     check_float_tensor("scores", scores, shapes={1: "(tokens,)"})
+    if scores.is_meta:
+        raise ValueError("scores must hold numbers, not be a meta tensor: online_softmax records each step's values")
     check_positive_int("block_size", block_size)
     m = torch.tensor(float("-inf"), dtype=scores.dtype, device=scores.device)
     running_sum = torch.zeros((), dtype=scores.dtype, device=scores.device)
