@@ -28,8 +28,9 @@ def test_module_matches_pytorch_causal_attention(device: torch.device, dtype: to
 
 def test_mask_is_a_buffer_that_moves_with_the_module() -> None:
     ca = CausalAttention(3, 2, context_length=4)
-    assert "mask" in dict(ca.named_buffers()) and ca.mask.dtype == torch.bool
-    assert ca.double().mask.dtype == torch.bool  # .double() converts weights, not the boolean mask
+    assert "allowed" in dict(ca.named_buffers()) and ca.allowed.dtype == torch.bool
+    assert torch.equal(ca.allowed, causal_mask(4))  # True where a query may look, as causal_mask
+    assert ca.double().allowed.dtype == torch.bool  # .double() converts weights, not the boolean mask
 
 
 def test_dropout_rescales_in_training_and_is_off_in_eval() -> None:

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attn_examples.causal import CausalAttention
+from attn_examples.causal import CausalAttention, causal_mask
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
 from tests.helpers import DTYPES, assert_close, randn, seeded
 
@@ -33,6 +33,43 @@ def test_fused_and_explicit_forms_agree(device: torch.device, dtype: torch.dtype
     explicit = explicit.to(device, dtype)
     x = randn(3, 7, 6, dtype=dtype, device=device)
     assert_close(fused(x), explicit(x))
+
+
+# left padding (the first queries of a causal row see only padding), right padding, none
+ALLOWED_KEYS = [[False, False, True, True, True, True, True], [True, True, True, True, True, False, False], [True] * 7]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("fused", [True, False])
+def test_key_padding_matches_torch_where_a_query_has_a_key_and_gives_zeros_where_not(
+    device: torch.device, dtype: torch.dtype, causal: bool, fused: bool
+) -> None:
+    ours = seeded(MultiHeadAttention, 6, 6, context_length=7, num_heads=2, causal=causal, fused=fused)
+    ours = ours.to(device=device, dtype=dtype).eval()
+    theirs = to_torch_multihead(ours).eval()
+    x = randn(3, 7, 6, dtype=dtype, device=device)
+    allowed_keys = torch.tensor(ALLOWED_KEYS, device=device)
+    allowed = causal_mask(7, device) if causal else torch.ones(7, 7, dtype=torch.bool, device=device)
+    has_key = (allowed & allowed_keys[:, None, :]).any(dim=-1)  # (batch, queries)
+    attn_mask = ~causal_mask(7, device) if causal else None  # nn.MultiheadAttention: True where masked
+    expected, _ = theirs(x, x, x, attn_mask=attn_mask, key_padding_mask=~allowed_keys, need_weights=False)
+    out = ours(x, allowed_keys)
+    assert_close(out[has_key], expected[has_key])
+    # a query with no key: a zero context vector (as from F.scaled_dot_product_attention), so the out_proj bias
+    assert causal == bool((~has_key).any())
+    assert_close(out[~has_key], ours.out_proj.bias.expand(int((~has_key).sum()), 6))
+    # what padding holds changes nothing for the real tokens
+    noisy = x.masked_fill(~allowed_keys[..., None], 1e3)
+    assert_close(ours(noisy, allowed_keys)[allowed_keys], out[allowed_keys])
+
+
+def test_no_nan_reaches_the_gradients_through_a_query_without_keys() -> None:
+    ours = seeded(MultiHeadAttention, 6, 6, context_length=7, num_heads=2, fused=False)
+    x = randn(3, 7, 6).requires_grad_()
+    ours(x, torch.tensor(ALLOWED_KEYS)).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in ours.parameters() if p.grad is not None)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -125,6 +162,17 @@ mha = MultiHeadAttention(4, 4, context_length=5, num_heads=2)
             "d_in == d_out, got d_in=3 and d_out=4",
         ),
         (lambda: to_torch_multihead(torch.nn.Linear(2, 2)), TypeError, "expected a MultiHeadAttention"),
+        (lambda: mha(torch.rand(2, 5, 4), torch.ones(2, 5)), TypeError, "allowed_keys must be a boolean tensor"),
+        (
+            lambda: mha(torch.rand(2, 5, 4), torch.ones(2, 4, dtype=torch.bool)),
+            ValueError,
+            r"allowed_keys must have shape \(batch, tokens\) = \(2, 5\), got \(2, 4\)",
+        ),
+        (
+            lambda: mha(torch.rand(2, 5, 4), torch.ones(2, 5, dtype=torch.bool, device="meta")),
+            ValueError,
+            "allowed_keys must be on x's device",
+        ),
         (lambda: MultiHeadAttention(4, 4, 5, 2, causal="no"), TypeError, "causal must be True or False, got str"),
         (lambda: MultiHeadAttention(4, 4, 5, 2, qkv_bias=0), TypeError, "qkv_bias must be True or False, got int"),
         (lambda: MultiHeadAttention(4, 4, 5, 2, fused=None), TypeError, "fused must be True or False"),

@@ -14,12 +14,12 @@ import torch
 from torch import nn
 
 from attn_examples._checks import check_float_tensor, check_module_input, check_positive_int
+from attn_examples.causal import causal_mask
 
 # --8<-- [end:imports]
 # isort: split
 from collections.abc import Callable
 
-from attn_examples.causal import causal_mask
 from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 
 _SHAPES = {2: "(tokens, channels)", 3: "(batch, tokens, channels)"}
@@ -87,7 +87,7 @@ def running_average_softmax(x: torch.Tensor) -> torch.Tensor:
     check_float_tensor("x", x, shapes=_SHAPES)
     tokens = x.shape[-2]
     scores = torch.zeros(tokens, tokens, device=x.device, dtype=x.dtype)
-    future = torch.ones(tokens, tokens, device=x.device, dtype=torch.bool).triu(diagonal=1)
+    future = ~causal_mask(tokens, x.device)  # True above the diagonal
     weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
     return weights @ x
 
@@ -111,7 +111,7 @@ class DataDependentHead(nn.Module):
     torch.Size([4, 8, 16])
     """
 
-    future: torch.Tensor  # a buffer, registered in __init__
+    allowed: torch.Tensor  # a buffer, registered in __init__: True where a token may look
 
     def __init__(self, d_in: int, head_size: int, context_length: int) -> None:
         super().__init__()
@@ -121,14 +121,14 @@ class DataDependentHead(nn.Module):
         self.W_query = nn.Linear(d_in, head_size, bias=False)
         self.W_key = nn.Linear(d_in, head_size, bias=False)
         self.W_value = nn.Linear(d_in, head_size, bias=False)
-        self.register_buffer("future", torch.ones(context_length, context_length).triu(diagonal=1).bool())
+        self.register_buffer("allowed", causal_mask(context_length))
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """The ``(…, tokens, tokens)`` attention weights: row ``t`` says how token ``t`` averages."""
         check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
         tokens = x.shape[-2]
         scores = self.W_query(x) @ self.W_key(x).transpose(-2, -1) * self.head_size**-0.5
-        return torch.softmax(scores.masked_fill(self.future[:tokens, :tokens], float("-inf")), dim=-1)
+        return torch.softmax(scores.masked_fill(~self.allowed[:tokens, :tokens], float("-inf")), dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.weights(x) @ self.W_value(x)

@@ -102,7 +102,7 @@ class CausalAttention(nn.Module):
     torch.Size([2, 6, 2])
     """
 
-    mask: torch.Tensor  # a buffer, registered in __init__
+    allowed: torch.Tensor  # a buffer, registered in __init__: True where a query may look
 
     def __init__(
         self, d_in: int, d_out: int, context_length: int, dropout: float = 0.0, qkv_bias: bool = False
@@ -117,8 +117,8 @@ class CausalAttention(nn.Module):
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.dropout = nn.Dropout(check_probability("dropout", dropout))
-        # True above the diagonal: the future that each query must not see
-        self.register_buffer("mask", ~causal_mask(context_length))
+        # True on and below the diagonal: the keys each query may see
+        self.register_buffer("allowed", causal_mask(context_length))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
@@ -127,7 +127,7 @@ class CausalAttention(nn.Module):
         # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
         queries, keys = float32_if_half(queries), float32_if_half(keys)
         scores = queries @ keys.transpose(-2, -1) / math.sqrt(keys.shape[-1])
-        scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
+        scores = scores.masked_fill(~self.allowed[:tokens, :tokens], float("-inf"))
         weights = self.dropout(torch.softmax(scores, dim=-1))
         return (weights @ float32_if_half(values)).to(values.dtype)
 

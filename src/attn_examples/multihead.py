@@ -76,6 +76,14 @@ class MultiHeadAttention(nn.Module):
     fused ``scaled_dot_product_attention``; ``fused=False`` spells out the
     same computation with explicit matrix products.
 
+    ``forward(x, allowed_keys)`` also takes a key-padding mask: ``allowed_keys``
+    of shape ``(batch, tokens)``, True for real tokens and False for padding,
+    which no query attends to. A query left with no key to attend to (padding
+    at the start of a causal sequence) gets a zero context vector, as from
+    PyTorch's ``scaled_dot_product_attention``, so the output is its
+    ``out_proj`` bias (``nn.MultiheadAttention`` does the same with autograd
+    on, but its inference fast path returns NaN there).
+
     >>> torch.manual_seed(123)
     <torch._C.Generator object at ...>
     >>> mha = MultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
@@ -83,7 +91,7 @@ class MultiHeadAttention(nn.Module):
     torch.Size([2, 6, 4])
     """
 
-    mask: torch.Tensor  # a buffer, registered in __init__
+    allowed: torch.Tensor  # a buffer, registered in __init__: True where a query may look
 
     def __init__(
         self,
@@ -116,30 +124,53 @@ class MultiHeadAttention(nn.Module):
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.out_proj = nn.Linear(d_out, d_out)
-        self.register_buffer("mask", ~causal_mask(context_length), persistent=False)
+        self.register_buffer("allowed", causal_mask(context_length), persistent=False)
 
     def _split_heads(self, t: torch.Tensor) -> torch.Tensor:
         # (batch, tokens, d_out) -> (batch, heads, tokens, head_dim)
         batch, tokens, _ = t.shape
         return t.view(batch, tokens, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _allowed(self, x: torch.Tensor, allowed_keys: torch.Tensor | None) -> torch.Tensor | None:
+        """True where a query may attend to a key: the causal mask and the keys allowed, or None for all."""
+        tokens = x.shape[1]
+        allowed = self.allowed[:tokens, :tokens] if self.causal else None
+        if allowed_keys is None:
+            return allowed
+        if not isinstance(allowed_keys, torch.Tensor) or allowed_keys.dtype != torch.bool:
+            raise TypeError("allowed_keys must be a boolean tensor of shape (batch, tokens), False for padding")
+        if allowed_keys.shape != x.shape[:2]:
+            raise ValueError(
+                f"allowed_keys must have shape (batch, tokens) = {tuple(x.shape[:2])}, got {tuple(allowed_keys.shape)}"
+            )
+        if allowed_keys.device != x.device:
+            raise ValueError(f"allowed_keys must be on x's device, {x.device}, got {allowed_keys.device}")
+        keys = allowed_keys[:, None, None, :]  # (batch, 1, 1, tokens): for every head and every query
+        return keys if allowed is None else allowed & keys
+
+    def forward(self, x: torch.Tensor, allowed_keys: torch.Tensor | None = None) -> torch.Tensor:
         check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
         if x.dim() != 3:
             raise ValueError(f"x must have shape (batch, tokens, d_in), got {tuple(x.shape)}")
+        allowed = self._allowed(x, allowed_keys)
         batch, tokens, _ = x.shape
         queries = self._split_heads(self.W_query(x))
         keys = self._split_heads(self.W_key(x))
         values = self._split_heads(self.W_value(x))
         dropout_p = self.dropout_p if self.training else 0.0
-        if self.fused:
+        if self.fused and allowed_keys is None:
             context = F.scaled_dot_product_attention(queries, keys, values, dropout_p=dropout_p, is_causal=self.causal)
+        elif self.fused:
+            context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=allowed, dropout_p=dropout_p)
         else:
             # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
             scores = float32_if_half(queries) @ float32_if_half(keys).transpose(-2, -1) / math.sqrt(self.head_dim)
-            if self.causal:
-                scores = scores.masked_fill(self.mask[:tokens, :tokens], float("-inf"))
-            weights = F.dropout(torch.softmax(scores, dim=-1), p=dropout_p)
+            if allowed is not None:
+                scores = scores.masked_fill(~allowed, float("-inf"))
+            weights = torch.softmax(scores, dim=-1)
+            if allowed is not None:  # a query with no key allowed: weights of 0, not the NaN of 0/0
+                weights = weights.masked_fill(~allowed.any(dim=-1, keepdim=True), 0.0)
+            weights = F.dropout(weights, p=dropout_p)
             context = (weights @ float32_if_half(values)).to(values.dtype)
         # (batch, heads, tokens, head_dim) -> (batch, tokens, d_out): heads side by side
         context = context.transpose(1, 2).reshape(batch, tokens, self.d_out)

@@ -49,7 +49,7 @@ def test_heatmap_shows_every_value_labels_and_readable_text(theme: str) -> None:
 
 def test_causal_mask_is_hatched_and_named_in_a_legend() -> None:
     weights, future = _causal(5)
-    fig = attention_heatmap(weights, list("abcde"), mask=future, masked_label="masked")
+    fig = attention_heatmap(weights, list("abcde"), hidden=future, masked_label="masked")
     hatched = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_hatch()]
     assert len(hatched) == int(future.sum()) == 10
     assert len(fig.axes[0].texts) == 15  # masked cells carry no number
@@ -59,7 +59,7 @@ def test_causal_mask_is_hatched_and_named_in_a_legend() -> None:
 def test_large_inputs_are_not_annotated_and_tiles_are_drawn() -> None:
     tokens = ANNOTATE_UP_TO + 2
     weights, future = _causal(tokens)
-    fig = attention_heatmap(weights, [str(i) for i in range(tokens)], mask=future, tiles=(4, 4))
+    fig = attention_heatmap(weights, [str(i) for i in range(tokens)], hidden=future, tiles=(4, 4))
     assert len(fig.axes[0].texts) == 0
     assert len(fig.axes[0].lines) == 2 * 2  # boundaries after rows/columns 4 and 8
 
@@ -72,7 +72,7 @@ def test_signed_values_get_a_scale_centred_on_zero() -> None:
 
 def test_heads_share_one_scale_and_get_their_titles() -> None:
     weights = torch.stack([_causal(4)[0], _causal(4)[0]])
-    fig = heads_heatmaps(weights, list("abcd"), head_titles=["h1", "h2"], mask=_causal(4)[1])
+    fig = heads_heatmaps(weights, list("abcd"), head_titles=["h1", "h2"], hidden=_causal(4)[1])
     heads = fig.axes[:2]
     assert [ax.get_title() for ax in heads] == ["h1", "h2"]
     assert {ax.images[0].get_clim() for ax in heads} == {(0.0, 1.0)}
@@ -94,9 +94,9 @@ def test_svg_keeps_text_as_text_and_is_reproducible() -> None:
         (lambda: attention_heatmap(torch.ones(2, 2), ["a"]), ValueError, "expected 2, got 1"),
         (lambda: attention_heatmap(torch.ones(2, 3), ["a", "b"], ["x"]), ValueError, "expected 3, got 1"),
         (lambda: attention_heatmap(torch.ones(2, 2), "ab"), TypeError, "sequence of strings"),
-        (lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], mask=torch.ones(2, 2)), TypeError, "boolean"),
+        (lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], hidden=torch.ones(2, 2)), TypeError, "boolean"),
         (
-            lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], mask=torch.ones(3, 3, dtype=torch.bool)),
+            lambda: attention_heatmap(torch.ones(2, 2), ["a", "b"], hidden=torch.ones(3, 3, dtype=torch.bool)),
             ValueError,
             r"shape \(2, 2\)",
         ),

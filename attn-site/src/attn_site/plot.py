@@ -65,14 +65,14 @@ def _check_labels(name: str, labels: Sequence[str], expected: int) -> list[str]:
     return list(labels)
 
 
-def _check_mask(mask: torch.Tensor | None, shape: torch.Size) -> torch.Tensor | None:
-    if mask is None:
+def _check_hidden(hidden: torch.Tensor | None, shape: torch.Size) -> torch.Tensor | None:
+    if hidden is None:
         return None
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise TypeError("mask must be a boolean tensor, True where a key is masked out")
-    if mask.shape != shape[-2:]:
-        raise ValueError(f"mask must have shape {tuple(shape[-2:])} (queries, keys), got {tuple(mask.shape)}")
-    return mask.cpu()
+    if not isinstance(hidden, torch.Tensor) or hidden.dtype != torch.bool:
+        raise TypeError("hidden must be a boolean tensor, True where a key is hidden from a query")
+    if hidden.shape != shape[-2:]:
+        raise ValueError(f"hidden must have shape {tuple(shape[-2:])} (queries, keys), got {tuple(hidden.shape)}")
+    return hidden.cpu()
 
 
 def _check_theme(theme: str) -> Theme:
@@ -94,7 +94,7 @@ def _draw(
     rows: list[str],
     columns: list[str],
     *,
-    mask: torch.Tensor | None,
+    hidden: torch.Tensor | None,
     annotate: bool,
     tiles: tuple[int, int] | None,
     limits: tuple[float, float],
@@ -106,8 +106,8 @@ def _draw(
     from matplotlib.patches import Rectangle
 
     data = values.detach().to("cpu", torch.float64).numpy().copy()
-    if mask is not None:
-        data[mask.numpy()] = float("nan")
+    if hidden is not None:
+        data[hidden.numpy()] = float("nan")
     image = ax.imshow(data, cmap=colormap, vmin=limits[0], vmax=limits[1], aspect="equal", interpolation="nearest")
     ax.set_xticks(
         range(len(columns)),
@@ -122,8 +122,8 @@ def _draw(
     ax.tick_params(colors=theme.text, length=0)
     for spine in ax.spines.values():
         spine.set_color(theme.frame)
-    if mask is not None:
-        for i, j in mask.nonzero().tolist():
+    if hidden is not None:
+        for i, j in hidden.nonzero().tolist():
             ax.add_patch(
                 Rectangle(
                     (j - 0.5, i - 0.5), 1, 1, facecolor=theme.masked, edgecolor=theme.hatch, hatch="///", linewidth=0
@@ -132,7 +132,7 @@ def _draw(
     if annotate:
         for i in range(data.shape[0]):
             for j in range(data.shape[1]):
-                if mask is not None and mask[i, j]:
+                if hidden is not None and hidden[i, j]:
                     continue
                 colour = _text_colour(image.cmap(image.norm(data[i, j])))
                 ax.text(j, i, f"{data[i, j]:.2f}", ha="center", va="center", color=colour, fontsize=8)
@@ -144,7 +144,7 @@ def _draw(
     return image
 
 
-def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_label: str, has_mask: bool, theme: Theme):
+def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_label: str, has_hidden: bool, theme: Theme):
     from matplotlib.patches import Patch
 
     bar = fig.colorbar(image, ax=ax_list, shrink=0.8, pad=0.03)
@@ -153,7 +153,7 @@ def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_labe
     bar.outline.set_edgecolor(theme.frame)
     if title:
         fig.suptitle(title, color=theme.text)
-    if has_mask and masked_label:
+    if has_hidden and masked_label:
         fig.legend(
             handles=[Patch(facecolor=theme.masked, edgecolor=theme.hatch, hatch="///", label=masked_label)],
             loc="outside lower center",
@@ -167,13 +167,13 @@ def _finish(fig, ax_list, image, *, title: str, colorbar_label: str, masked_labe
         ax.title.set_color(theme.text)
 
 
-def _colour_scale(values: torch.Tensor, signed: bool, mask: torch.Tensor | None, theme: Theme):
+def _colour_scale(values: torch.Tensor, signed: bool, hidden: torch.Tensor | None, theme: Theme):
     import matplotlib
 
     if not signed:
         colormap = matplotlib.colormaps[theme.colormap]
         return (0.0, 1.0), colormap
-    visible = values if mask is None else values[~mask.expand_as(values)]
+    visible = values if hidden is None else values[~hidden.expand_as(values)]
     largest = float(visible.abs().max()) if visible.numel() else 1.0
     return (-largest or -1.0, largest or 1.0), matplotlib.colormaps["RdBu_r"]
 
@@ -200,7 +200,7 @@ def attention_heatmap(
     xlabel: str = "",
     ylabel: str = "",
     colorbar_label: str = "",
-    mask: torch.Tensor | None = None,
+    hidden: torch.Tensor | None = None,
     masked_label: str = "",
     annotate: bool | None = None,
     tiles: tuple[int, int] | None = None,
@@ -210,7 +210,7 @@ def attention_heatmap(
     """One ``(queries, keys)`` matrix as a heatmap: ``rows`` label the queries, ``columns`` the keys.
 
     Weights use a 0–1 colour scale; ``signed=True`` centres a red–blue scale on
-    zero instead (for gradients). Cells where ``mask`` is True are hatched, and
+    zero instead (for gradients). Cells where ``hidden`` is True are hatched, and
     ``masked_label`` names them in a legend. Values are printed in the cells up
     to ``ANNOTATE_UP_TO`` tokens unless ``annotate`` says otherwise; ``tiles``
     draws the boundaries of ``(rows, columns)`` tiles.
@@ -225,9 +225,9 @@ def attention_heatmap(
     check_float_tensor("weights", weights, shapes={2: "(queries, keys)"})
     rows = _check_labels("rows", rows, weights.shape[0])
     columns = rows if columns is None else _check_labels("columns", columns, weights.shape[1])
-    mask = _check_mask(mask, weights.shape)
+    hidden = _check_hidden(hidden, weights.shape)
     palette, annotate = _check_common(theme, annotate, signed, tiles, max(weights.shape))
-    limits, colormap = _colour_scale(weights.detach().cpu(), signed, mask, palette)
+    limits, colormap = _colour_scale(weights.detach().cpu(), signed, hidden, palette)
     side = min(0.55 * max(weights.shape) + 1.5, 7.5)
     fig = Figure(figsize=(side * weights.shape[1] / max(weights.shape) + 1.6, side), layout="constrained")
     fig.patch.set_alpha(0)
@@ -237,7 +237,7 @@ def attention_heatmap(
         weights,
         rows,
         columns,
-        mask=mask,
+        hidden=hidden,
         annotate=annotate,
         tiles=tiles,
         limits=limits,
@@ -253,7 +253,7 @@ def attention_heatmap(
         title=title,
         colorbar_label=colorbar_label,
         masked_label=masked_label,
-        has_mask=mask is not None and bool(mask.any()),
+        has_hidden=hidden is not None and bool(hidden.any()),
         theme=palette,
     )
     return fig
@@ -273,7 +273,7 @@ def heads_heatmaps(
     xlabel: str = "",
     ylabel: str = "",
     colorbar_label: str = "",
-    mask: torch.Tensor | None = None,
+    hidden: torch.Tensor | None = None,
     masked_label: str = "",
     annotate: bool | None = None,
     theme: str = "light",
@@ -292,9 +292,9 @@ def heads_heatmaps(
     rows = _check_labels("rows", rows, queries)
     columns = rows if columns is None else _check_labels("columns", columns, keys)
     titles = _check_labels("head_titles", head_titles, heads)
-    mask = _check_mask(mask, weights.shape)
+    hidden = _check_hidden(hidden, weights.shape)
     palette, annotate = _check_common(theme, annotate, False, None, max(queries, keys))
-    limits, colormap = _colour_scale(weights.detach().cpu(), False, mask, palette)
+    limits, colormap = _colour_scale(weights.detach().cpu(), False, hidden, palette)
     side = min(0.5 * max(queries, keys) + 1.2, 6.0)
     fig = Figure(figsize=(side * heads * keys / max(queries, keys) + 1.6, side + 0.4), layout="constrained")
     fig.patch.set_alpha(0)
@@ -305,7 +305,7 @@ def heads_heatmaps(
             weights[h],
             rows,
             columns,
-            mask=mask,
+            hidden=hidden,
             annotate=annotate,
             tiles=None,
             limits=limits,
@@ -322,7 +322,7 @@ def heads_heatmaps(
         title=title,
         colorbar_label=colorbar_label,
         masked_label=masked_label,
-        has_mask=mask is not None and bool(mask.any()),
+        has_hidden=hidden is not None and bool(hidden.any()),
         theme=palette,
     )
     return fig
