@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from tests.site_code.scratch import build, copy_guide
 
@@ -25,6 +26,14 @@ def guide(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = copy_guide(tmp_path_factory.mktemp("guide"))
     build(copy)
     return copy
+
+
+# outputs that would run code on the page: an HTML display with an event handler and a script, JavaScript
+CRAFTED_OUTPUTS = [
+    "from IPython.display import HTML, Javascript, display\n",
+    "display(HTML('<b onmouseover=\"zebraScript()\">zebra-html</b><script>zebraScript()</script>'))\n",
+    "display(Javascript('zebraScript()'))\n",
+]
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -50,18 +59,22 @@ def test_edits_of_pages_words_and_notebooks_show_after_a_warm_rebuild(guide: Pat
         "title: Attention weights of “Hello shiny sun!”",
         "title: Zebra weights of “Hello shiny sun!”",
     )
-    # a notebook's code: its executed output on the notebook page
+    # a notebook's code: its executed output on the notebook page, made safe (no script of any kind)
     notebook = guide / "docs" / "notebooks" / "simple-attention.en.ipynb"
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    cell["source"] = [*cell["source"], "\nprint('zebra-notebook-output')\n"]
+    cell["source"] = [*cell["source"], "\nprint('zebra-notebook-output')\n", *CRAFTED_OUTPUTS]
     notebook.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     build(guide)
 
     assert "Zebra-definition." in built(guide, "simple-attention")
     svg = next((guide / "site" / "figures" / "simple-attention").glob("weights.light.svg")).read_text(encoding="utf-8")
     assert "Zebra weights" in svg
-    assert "zebra-notebook-output" in built(guide, "notebooks/simple-attention")
+    notebook_page = BeautifulSoup(built(guide, "notebooks/simple-attention"), "html.parser")
+    assert "zebra-notebook-output" in notebook_page.get_text()
+    assert [b.get_text() for b in notebook_page.find_all("b") if "zebra" in b.get_text()] == ["zebra-html"]
+    assert not [s for s in notebook_page.find_all("script") if "zebraScript" in s.get_text()]
+    assert not notebook_page.find_all(attrs={"onmouseover": True})
 
 
 def test_an_edit_of_code_a_page_includes_shows_after_a_warm_rebuild(guide: Path) -> None:

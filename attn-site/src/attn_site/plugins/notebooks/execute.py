@@ -18,7 +18,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import nbformat
 from mkdocs.exceptions import PluginError
@@ -110,11 +110,26 @@ def execute(nb: nbformat.NotebookNode, source: Path, timeout: int) -> Outputs:
 def cached_outputs(cache: DiskCache, key: str, nb: nbformat.NotebookNode, source: Path, timeout: int) -> Outputs:
     """The outputs of ``nb`` (cache key ``key``), from ``cache`` or from one execution stored there."""
     cached = cache.read_json(key)
-    if isinstance(cached, list):
+    if _is_outputs(cached, len(code_cells(nb))):
         return cached
     outputs = execute(nb, source, timeout)
     cache.write_json(key, outputs)
     return outputs
+
+
+def _is_outputs(data: object, cells: int) -> TypeGuard[Outputs]:
+    """Whether ``data`` has the shape of :data:`Outputs` for ``cells`` code cells (else the entry is not used)."""
+    return (
+        isinstance(data, list)
+        and len(data) == cells
+        and all(
+            isinstance(cell, dict)
+            and isinstance(cell.get("outputs"), list)
+            and all(isinstance(out, dict) and isinstance(out.get("output_type"), str) for out in cell["outputs"])
+            and (cell.get("execution_count") is None or isinstance(cell.get("execution_count"), int))
+            for cell in data
+        )
+    )
 
 
 def with_outputs(nb: nbformat.NotebookNode, outputs: Outputs) -> nbformat.NotebookNode:

@@ -4,14 +4,16 @@
    each notebook runs once for all languages, its outputs cached by its code and the modules of
    ``src/`` it imports; mkdocs-jupyter is handed an executed copy of each language's notebook
    (``.cache/executed-notebooks/``).
-2. **Converted once** (:mod:`.html`): mkdocs-jupyter's own cache, one folder per language, so that
+2. **Made safe** (:mod:`.safety`): outputs keep only what a page may show (HTML cleaned by nh3,
+   no JavaScript or SVG), fresh or cached alike, and raw HTML in a Markdown cell fails the build.
+3. **Converted once** (:mod:`.html`): mkdocs-jupyter's own cache, one folder per language, so that
    the language builds of mkdocs-static-i18n do not evict each other's conversions.
-3. **Pages** (:mod:`.files`, :mod:`.pages`): notebooks are made pages again after mkdocs-static-i18n
+4. **Pages** (:mod:`.files`, :mod:`.pages`): notebooks are made pages again after mkdocs-static-i18n
    rebuilt the files as plain ones (its issue 198), with their alternates in every language;
    headings get the Unicode anchors of Markdown pages; notebook pages are left out of the search
    index (their prose repeats the chapter each accompanies, so results would come in pairs, and
    indexing their large HTML was slow).
-4. **Styled once** (:mod:`.styles`): the JupyterLab stylesheet inlined in each page is served as one
+5. **Styled once** (:mod:`.styles`): the JupyterLab stylesheet inlined in each page is served as one
    file, with the rules no notebook page uses dropped after the last language's build.
 """
 
@@ -31,7 +33,7 @@ from mkdocs.utils.templates import TemplateContext
 
 from attn_site.plugins.base import SitePlugin, building_language, is_first_language, is_last_language
 from attn_site.plugins.notebooks import files as notebook_files
-from attn_site.plugins.notebooks import html, pages, styles
+from attn_site.plugins.notebooks import html, pages, safety, styles
 from attn_site.plugins.notebooks.config import NotebooksConfig
 from attn_site.plugins.notebooks.execute import outputs_of_all, with_outputs
 
@@ -120,7 +122,11 @@ class NotebooksPlugin(SitePlugin):
         for (file, nb, _), result in zip(notebooks, outputs, strict=True):
             target = executed / file.src_uri  # same file name: the download link keeps it
             target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(with_outputs(nb, result), target)
+            try:  # outputs fresh or cached alike: only what a page may show, before mkdocs-jupyter sees it
+                safe = safety.safe_notebook(with_outputs(nb, result), file.src_uri)
+            except ValueError as error:
+                raise PluginError(str(error)) from None
+            nbformat.write(safe, target)
             file.abs_src_path = str(target)
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
