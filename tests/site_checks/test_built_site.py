@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -87,6 +89,21 @@ def test_no_page_loads_anything_from_another_host(path: Path) -> None:
     for script in page.find_all("script", src=False):
         remote += re.findall(r"""(?:import|from)\s*\(?\s*['"](https?://[^'"]+)""", script.text)
     assert not remote, f"{page_url(path)} loads from other hosts: {remote}"
+
+
+@pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))
+def test_every_page_carries_a_policy_that_allows_its_own_scripts_alone(path: Path) -> None:
+    """The Content-Security-Policy comes first in <head>, and names by hash exactly the inline scripts the page has."""
+    html = path.read_text(encoding="utf-8")
+    head = soup(path).head
+    assert head is not None
+    first = head.find(True)
+    assert first is not None and first.get("http-equiv") == "Content-Security-Policy", f"{page_url(path)}: {first}"
+    directives = dict(d.strip().split(" ", 1) for d in first["content"].split(";"))
+    assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
+    inline = [m.group(1) for m in re.finditer(r"<script\b(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S | re.I)]
+    hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in inline}
+    assert set(directives["script-src"].split()) == {"'self'", *hashes}
 
 
 def test_no_stylesheet_loads_anything_from_another_host() -> None:
