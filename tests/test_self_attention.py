@@ -155,6 +155,11 @@ sa2 = SelfAttentionV2(3, 2)
             r"mask must broadcast to the scores' shape \(\.\.\., tokens_q, tokens_k\) = \(2, 4\), got \(3, 3\)",
         ),
         (
+            lambda: attention_weights(torch.rand(2, 4, 3), torch.rand(3, 5, 3)),
+            ValueError,
+            r"q and k must have the same batch shape, got \(2, 4, 3\) and \(3, 5, 3\)",
+        ),
+        (
             lambda: attention_weights(
                 torch.rand(2, 3), torch.rand(4, 3), mask=torch.ones(2, 4, dtype=torch.bool, device="meta")
             ),

@@ -41,12 +41,15 @@ def _check_q_k_mask(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None)
     check_same_device_and_dtype(q=q, k=k)
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"q and k must have the same size d_k, got {q.shape[-1]} and {k.shape[-1]}")
+    try:
+        scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+    except RuntimeError:
+        raise ValueError(f"q and k must have the same batch shape, got {tuple(q.shape)} and {tuple(k.shape)}") from None
     if mask is None:
         return
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         raise TypeError("mask must be a boolean tensor, True where a query may attend to a key")
     try:
-        scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
         fits = torch.broadcast_shapes(mask.shape, scores_shape) == scores_shape
     except RuntimeError:
         fits = False
