@@ -15,6 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from attn_examples.backward import attention_backward, attention_forward
 from attn_examples.causal import CausalAttention, causal_weights_masked
 from attn_examples.cross import CrossAttention
 from attn_examples.flash import chunked_attention
@@ -140,3 +141,32 @@ def test_scores_beyond_float16_range_stay_finite(name: str, dtype: torch.dtype) 
     assert (x @ x.transpose(-2, -1)).abs().max() > torch.finfo(torch.float16).max
     got = ours(x, dtype)
     assert torch.isfinite(got).all()
+
+
+@pytest.mark.parametrize("scale", [1.0, 6.0], ids=["small scores", "scores of about 150"])
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_the_backward_pass_by_hand_is_as_accurate_as_autograd_in_the_same_dtype(
+    dtype: torch.dtype, scale: float
+) -> None:
+    x, w_q, w_k, w_v = (randn(*shape, dtype=torch.float64, seed=i) for i, shape in enumerate([(8, 4), *[(4, 4)] * 3]))
+    x = x * scale
+    dz = randn(8, 4, dtype=torch.float64, seed=9)
+
+    def by_hand(dt: torch.dtype) -> list[torch.Tensor]:
+        fwd = attention_forward(*(t.to(dt) for t in (x, w_q, w_k, w_v)), causal=True)
+        grads = attention_backward(fwd, dz.to(dt))
+        return [fwd.z, grads.x, grads.w_q, grads.w_k, grads.w_v]
+
+    def by_autograd(dt: torch.dtype) -> list[torch.Tensor]:
+        leaves = [t.to(dt).requires_grad_() for t in (x, w_q, w_k, w_v)]
+        q, k, v = (leaves[0] @ w for w in leaves[1:])
+        z = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return [z.detach(), *torch.autograd.grad(z, leaves, dz.to(dt))]
+
+    exact = by_hand(torch.float64)
+    names = ("z", "dx", "dw_q", "dw_k", "dw_v")
+    for name, got, theirs, want in zip(names, by_hand(dtype), by_autograd(dtype), exact, strict=True):
+        assert got.dtype == dtype and torch.isfinite(got).all()
+        error, torch_error = ((t.double() - want).abs().max().item() for t in (got, theirs))
+        rounding = 4 * torch.finfo(dtype).eps * want.abs().max().item()
+        assert error <= 1.5 * torch_error + rounding, (name, error, torch_error)

@@ -21,6 +21,7 @@ from attn_examples._checks import (
     check_float_tensor,
     check_positive_int,
     check_same_device_and_dtype,
+    float32_if_half,
 )
 from attn_examples.causal import causal_mask
 
@@ -53,6 +54,8 @@ def attention_forward(
 ) -> Forward:
     """Q = XW_q, K = XW_k, V = XW_v, S = QKᵀ/√d_k (future set to −∞ if causal), A = softmax(S), Z = AV.
 
+    For half-precision inputs S and A are kept in float32, as PyTorch computes them.
+
     >>> x = torch.eye(2)
     >>> fwd = attention_forward(x, torch.eye(2), torch.eye(2), torch.eye(2))
     >>> fwd.a
@@ -69,11 +72,12 @@ def attention_forward(
     if w_q.shape[1] != w_k.shape[1]:
         raise ValueError(f"w_q and w_k must have the same number of columns d_k, got {w_q.shape[1]} and {w_k.shape[1]}")
     q, k, v = x @ w_q, x @ w_k, x @ w_v
-    s = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
+    # S and A in float32 for half-precision inputs, as PyTorch computes them; Z in the inputs' dtype
+    s = float32_if_half(q) @ float32_if_half(k).transpose(-2, -1) / math.sqrt(k.shape[-1])
     if causal:
         s = s.masked_fill(~causal_mask(x.shape[-2], x.device), float("-inf"))
     a = torch.softmax(s, dim=-1)
-    return Forward(x, w_q, w_k, w_v, q, k, v, s, a, a @ v)
+    return Forward(x, w_q, w_k, w_v, q, k, v, s, a, (a @ float32_if_half(v)).to(v.dtype))
 
 
 # --8<-- [end:forward]
@@ -147,21 +151,24 @@ def attention_backward(fwd: Forward, dz: torch.Tensor) -> Gradients:
     if dz.shape != fwd.z.shape:
         raise ValueError(f"dz must have the shape of the output Z, {tuple(fwd.z.shape)}, got {tuple(dz.shape)}")
     check_same_device_and_dtype(z=fwd.z, dz=dz)
-    scale = 1 / math.sqrt(fwd.k.shape[-1])
-    da = dz @ fwd.v.transpose(-2, -1)  # Z = A V
+    # in float32 for half-precision inputs, like the forward pass; each gradient in its tensor's dtype
+    x, w_q, w_k, w_v, q, k, v, dz = map(float32_if_half, (fwd.x, fwd.w_q, fwd.w_k, fwd.w_v, fwd.q, fwd.k, fwd.v, dz))
+    scale = 1 / math.sqrt(k.shape[-1])
+    da = dz @ v.transpose(-2, -1)  # Z = A V
     dv = fwd.a.transpose(-2, -1) @ dz
     ds = softmax_backward(fwd.a, da)  # A = softmax(S); masked entries have a = 0, so ds = 0
-    dq = ds @ fwd.k * scale  # S = Q Kᵀ / √d_k
-    dk = ds.transpose(-2, -1) @ fwd.q * scale
-    dx = dq @ fwd.w_q.T + dk @ fwd.w_k.T + dv @ fwd.w_v.T  # X feeds Q, K and V: the three paths add up
+    dq = ds @ k * scale  # S = Q Kᵀ / √d_k
+    dk = ds.transpose(-2, -1) @ q * scale
+    dx = dq @ w_q.T + dk @ w_k.T + dv @ w_v.T  # X feeds Q, K and V: the three paths add up
+    dtype = fwd.x.dtype
     return Gradients(
-        x=dx,
-        w_q=_weight_grad(fwd.x, dq),
-        w_k=_weight_grad(fwd.x, dk),
-        w_v=_weight_grad(fwd.x, dv),
-        q=dq,
-        k=dk,
-        v=dv,
+        x=dx.to(dtype),
+        w_q=_weight_grad(x, dq).to(dtype),
+        w_k=_weight_grad(x, dk).to(dtype),
+        w_v=_weight_grad(x, dv).to(dtype),
+        q=dq.to(dtype),
+        k=dk.to(dtype),
+        v=dv.to(dtype),
         s=ds,
         a=da,
     )
