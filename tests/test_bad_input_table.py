@@ -80,12 +80,9 @@ CALLS = {
         {"q": _x(1, 2, 5, 4), "k": _x(1, 2, 6, 4), "v": _x(1, 2, 6, 3)},
     ),
     **{
-        f"{name}.forward": Call(module, {"x": _x(2, 5, module_input_size)})
-        for name, module, module_input_size in [
-            (name, module, 4 if name.startswith("MultiHead") else 3)
-            for name, module in MODULES.items()
-            if name != "CrossAttention"
-        ]
+        f"{name}.forward": Call(module, {"x": _x(2, 5, 4 if name.startswith("MultiHead") else 3)})
+        for name, module in MODULES.items()
+        if name != "CrossAttention"
     },
     "CrossAttention.forward": Call(MODULES["CrossAttention"], {"x_1": _x(2, 4, 3), "x_2": _x(2, 6, 3)}),
 }

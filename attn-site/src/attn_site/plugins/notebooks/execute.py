@@ -145,7 +145,13 @@ def outputs_of_all(
 ) -> list[Outputs]:
     """The outputs of each (notebook, source), modules imported from ``src``: notebooks sharing their code run
     once, the others side by side."""
-    keys = [outputs_key(nb, src) for nb, _ in notebooks]
+    by_code: dict[tuple[str, ...], str] = {}  # translations share their code: their imports are read once
+    keys = []
+    for nb, _ in notebooks:
+        code = tuple(cell.source for cell in code_cells(nb))
+        if code not in by_code:
+            by_code[code] = outputs_key(nb, src)
+        keys.append(by_code[code])
     unique: dict[str, tuple[nbformat.NotebookNode, Path]] = {}
     for key, notebook in zip(keys, notebooks, strict=True):
         unique.setdefault(key, notebook)
