@@ -92,23 +92,30 @@ def _in_language(href: str, base_url: str, lang: str) -> bool:
     return not any(href.startswith(url_of(base_url, other)) for other in LANGUAGES if other != lang)
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_search_finds_pages_in_the_readers_language(page, base_url: str, lang: str) -> None:
-    visit(page, url_of(base_url, lang))
+def _search(page, query: str) -> list[str]:
+    """The result links that Material's search shows for ``query``."""
     search = page.locator(".md-search__input")
     results = page.locator(".md-search-result__item a")
     for _ in range(10):  # the first query can come before the search index is loaded: retry
-        search.fill(SEARCH_TERMS[lang])
+        search.fill(query)
         search.press("End")  # Material searches on key events, not on fill alone
         try:
             results.first.wait_for(timeout=1_000)
             break
         except PlaywrightTimeout:
             search.fill("")
-    hrefs = [link.get_attribute("href") or "" for link in results.all()]
-    assert hrefs, f"no results for {SEARCH_TERMS[lang]!r}"
-    in_language = [href for href in hrefs if _in_language(href, base_url, lang)]
-    assert in_language, f"search for {SEARCH_TERMS[lang]!r} found no {lang} page: {hrefs}"
+    return [link.get_attribute("href") or "" for link in results.all()]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_search_finds_pages_in_the_readers_language_alone(page, base_url: str, lang: str) -> None:
+    """An English term and a term of the page's language both find pages, every one in that language."""
+    visit(page, url_of(base_url, lang, "glossary"))
+    for query in ("softmax", SEARCH_TERMS[lang]):
+        hrefs = _search(page, query)
+        assert hrefs, f"no results for {query!r} in {lang}"
+        elsewhere = [href for href in hrefs if not _in_language(href, base_url, lang)]
+        assert elsewhere == [], f"search for {query!r} in {lang} found pages of other languages: {elsewhere}"
     assert page.watched.console_errors == []
     assert page.watched.offsite_requests == []
 

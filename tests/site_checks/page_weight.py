@@ -48,7 +48,7 @@ def page_weight(html: Path) -> int:
 
 def language_of(path: Path) -> str:
     first = path.relative_to(SITE).parts[0]
-    return first if first in LANGUAGES[1:] else "shared" if first in ("assets", "search") else LANGUAGES[0]
+    return first if first in LANGUAGES[1:] else "shared" if first == "assets" else LANGUAGES[0]
 
 
 def report() -> str:
@@ -59,7 +59,7 @@ def report() -> str:
             totals[language_of(f)] = totals.get(language_of(f), 0) + _size(f)
     lines = ["largest pages (HTML + stylesheets, scripts and images, uncompressed):"]
     lines += [f"  {w / 1e3:8.1f} kB  /{p.relative_to(SITE).as_posix()}" for w, p in pages[:5]]
-    lines.append("site size per language (files under its folder; shared = assets and search index):")
+    lines.append("site size per language (files under its folder; shared = assets):")
     lines += [f"  {lang:6s} {size / 1e6:7.2f} MB" for lang, size in sorted(totals.items())]
     return "\n".join(lines)
 

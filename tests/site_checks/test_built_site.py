@@ -169,17 +169,6 @@ def test_language_switcher_points_to_the_same_page() -> None:
                 assert target == built_page(stem, other), f"{stem} in {lang}: {other} link goes to {href}"
 
 
-def test_search_index_covers_every_language() -> None:
-    import json
-
-    index = json.loads((SITE / "search/search_index.json").read_text(encoding="utf-8"))
-    locations = [doc["location"] for doc in index["docs"]]
-    for lang in LANGUAGES:
-        prefix = "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
-        assert any(loc.startswith(prefix + "simple-attention/") for loc in locations), f"no {lang} entries"
-    assert set(LANGUAGES) <= set(index["config"]["lang"])
-
-
 @pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))
 def test_no_page_transfers_more_than_one_megabyte(path: Path) -> None:
     weight = page_weight(path)

@@ -12,6 +12,8 @@
 3. **The site's own words in the page's language.** Templates read ``words`` (from
    ``attn_site/words/<lang>.yml``, see :mod:`attn_site.words`) for the notebook download button
    and the "not found" page.
+4. **A search index per language** (:mod:`.search`): each language's pages search their own
+   language's pages alone, and load a fifth of the index.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from pathlib import Path
 
 from jinja2 import Environment
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.plugins import event_priority
+from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from attn_site.plugins.base import SitePlugin, build_order, building_language
 from attn_site.plugins.languages.config import LanguagesConfig
+from attn_site.plugins.languages.search import SEARCH_INDEX, language_index, with_language_base
 from attn_site.words import words_for
 
 _HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
@@ -48,29 +51,67 @@ class LanguagesPlugin(SitePlugin):
 
     def __init__(self) -> None:
         self.default_not_found: str | None = None  # the default language's 404 page, for the root
+        self.default_index: str | None = None  # the default language's search index, for the root
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.default_not_found = None
+        self.default_index = None
 
     def on_env(self, env: Environment, *, config: MkDocsConfig, files: Files) -> Environment | None:
         if self.config.enabled:
             env.globals["words"] = words_for(building_language(config))  # each language builds its own env
         return env
 
+    def _own_language(self, output: str, config: MkDocsConfig) -> str:
+        """A page or template of the language being built: no alternates, its language's search index."""
+        output = without_alternates(output)
+        lang = building_language(config)
+        return output if lang == build_order(config)[0] else with_language_base(output, lang)
+
     @event_priority(-50)  # after the theme and the i18n plugin have rendered the page
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str | None:
-        return without_alternates(output) if self.config.enabled else output
+        return self._own_language(output, config) if self.config.enabled else output
 
-    @event_priority(-50)
-    def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig) -> str | None:
+    @event_priority(-50)  # after Material's search plugin (0) wrote this build's index, before i18n (-100) joins them
+    def _keep_language_index(self, config: MkDocsConfig) -> None:
+        written = Path(config.site_dir) / SEARCH_INDEX
+        if not self.config.enabled or not written.is_file():
+            return
+        lang, default = building_language(config), build_order(config)[0]
+        index = language_index(written.read_text(encoding="utf-8"), lang, default)
+        if lang == default:
+            self.default_index = index
+        else:
+            target = Path(config.site_dir) / lang / SEARCH_INDEX
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(index, encoding="utf-8")
+
+    @event_priority(-150)  # after mkdocs-static-i18n wrote its index of every language at the root
+    def _root_index_of_the_default_language(self, config: MkDocsConfig) -> None:
+        if self.config.enabled and self.default_index is not None:
+            (Path(config.site_dir) / SEARCH_INDEX).write_text(self.default_index, encoding="utf-8")
+
+    on_post_build = CombinedEvent(_keep_language_index, _root_index_of_the_default_language)
+
+    @event_priority(-30)  # before attn/offline (-40) names the page's inline scripts in its policy
+    def _not_found_page_in_its_language(
+        self, output_content: str, template_name: str, config: MkDocsConfig
+    ) -> str | None:
+        if not self.config.enabled or template_name != "404.html":  # the "not found" pages are templates, not pages
+            return output_content
+        return self._own_language(output_content, config)
+
+    @event_priority(-50)  # after attn/offline (-40) gave the page its policy
+    def _not_found_page_per_language(self, output_content: str, template_name: str, config: MkDocsConfig) -> str | None:
         if not self.config.enabled or template_name != "404.html":
             return output_content
-        output = without_alternates(output_content)  # the "not found" pages are templates, not pages
         lang = building_language(config)
         if lang == build_order(config)[0]:
-            self.default_not_found = output
-            return output
+            self.default_not_found = output_content
+            return output_content
         target = Path(config.site_dir) / lang / "404.html"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(output, encoding="utf-8")
-        return self.default_not_found or output  # the root page stays the default language's
+        target.write_text(output_content, encoding="utf-8")
+        return self.default_not_found or output_content  # the root page stays the default language's
+
+    on_post_template = CombinedEvent(_not_found_page_in_its_language, _not_found_page_per_language)

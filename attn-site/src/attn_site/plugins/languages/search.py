@@ -1,0 +1,60 @@
+"""A search index per language, each loaded only by its own language's pages.
+
+mkdocs-static-i18n builds the languages one after the other into one folder; Material's search
+plugin writes each build's index to ``search/search_index.json``, and mkdocs-static-i18n finally
+writes there an index of every language (2.3 MB for this site), which every page loaded: a search
+on the Korean site for "softmax" returned 143 pages, none of them Korean. Here each language's own
+index, as Material wrote it for that language's build, is kept at its language's root
+(``<lang>/search/search_index.json``, the default language's at the site root), with its locations
+made relative to that root and lunr's languages reduced to English and the page's language (English
+names of terms stay findable everywhere). Material's JavaScript loads ``search/search_index.json``
+relative to the ``base`` of the page's ``__config`` and resolves result locations against it, so a
+page of another language than the default gets its language's root as ``base``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from jinja2.utils import htmlsafe_json_dumps
+
+SEARCH_INDEX = "search/search_index.json"
+_CONFIG = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)', re.DOTALL)
+
+
+def language_index(index: str, lang: str, default: str) -> str:
+    """The search index ``index`` (JSON text, one language's pages) as that language's own.
+
+    Locations become relative to the language's root; lunr keeps English and ``lang`` alone.
+
+    >>> index = '{"config": {"lang": ["en", "it", "zh"]}, "docs": [{"location": "it/glossary/#key"}]}'
+    >>> language_index(index, "it", default="en")
+    '{"config": {"lang": ["en", "it"]}, "docs": [{"location": "glossary/#key"}]}'
+    """
+    data = json.loads(index)
+    data["config"]["lang"] = [code for code in data["config"]["lang"] if code in ("en", lang)]
+    if lang != default:
+        prefix = f"{lang}/"
+        for doc in data["docs"]:
+            if not doc["location"].startswith(prefix):
+                raise ValueError(f"the {lang} search index holds a page of another language: {doc['location']!r}")
+            doc["location"] = doc["location"].removeprefix(prefix)
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+
+
+def with_language_base(output: str, lang: str) -> str:
+    """``output`` with the ``base`` of Material's ``__config`` moved to the root of ``lang``'s pages.
+
+    >>> page = '<script id="__config" type="application/json">{"base": "../..", "search": "x"}</script>'
+    >>> with_language_base(page, "it")
+    '<script id="__config" type="application/json">{"base": "../../it/", "search": "x"}</script>'
+    >>> with_language_base(page.replace("../..", "/"), "ko")
+    '<script id="__config" type="application/json">{"base": "/ko/", "search": "x"}</script>'
+    """
+    found = _CONFIG.search(output)
+    if found is None:
+        raise ValueError("the page has no Material __config script: the theme's templates changed")
+    config = json.loads(found.group(2))
+    config["base"] = f"{config['base'].rstrip('/')}/{lang}/"
+    return output[: found.start(2)] + str(htmlsafe_json_dumps(config)) + output[found.end(2) :]
