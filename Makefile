@@ -62,9 +62,11 @@ node_modules/.package-lock.json: package-lock.json
 
 setup: $(VENV)/.installed node_modules/.package-lock.json
 
-/usr/bin/chromium:
+# the browser tests drive the headless shell; Lighthouse measures with the full browser
+CHROMIUM := /usr/bin/chromium /usr/bin/chromium-headless-shell
+$(CHROMIUM) &:
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-headless-shell
 
 serve: setup
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000 --livereload
@@ -74,7 +76,7 @@ build: setup
 
 # lint runs beside the build (each target's output kept together); Lighthouse times the pages it audits:
 # it runs after the rest, alone, so that no test competes for the CPU
-test: setup /usr/bin/chromium
+test: setup $(CHROMIUM)
 	$(MAKE) --no-print-directory --jobs=2 --output-sync=target lint build
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not audit"
 	$(BIN)/pytest -n 0 -m audit
@@ -88,7 +90,7 @@ lint: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) src tests --ignore=tests/site_checks --ignore=tests/site_code --ignore=tests/browser
 
-audit: setup /usr/bin/chromium build
+audit: setup $(CHROMIUM) build
 	$(BIN)/pytest -n 0 -m audit
 
 # both modes up to T=1024, then the forward pass alone at T=2048 (its backward takes minutes a call on a

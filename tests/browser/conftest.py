@@ -1,7 +1,9 @@
 """A real browser (Debian's Chromium driven by Playwright) on the built site, served locally.
 
-Playwright's own browser download does not work offline, so the system Chromium
-is used (the Makefile installs it). Every request that leaves 127.0.0.1 is
+Playwright's own browser download does not work offline, so Debian's Chromium is used (the
+Makefile installs it): its headless shell, the same engine without the desktop browser's
+interface, as Playwright itself runs headless tests (half the CPU time of the full browser per page
+load); Lighthouse measures with the full browser (``test_lighthouse.py``). Every request that leaves 127.0.0.1 is
 recorded and blocked; every console error is recorded. A failing test leaves a
 screenshot in test-results/.
 """
@@ -27,6 +29,7 @@ import pytest
 from tests.site_checks.layout import ROOT, SITE
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+HEADLESS_SHELL = Path(os.environ.get("CHROMIUM_HEADLESS_SHELL", "/usr/bin/chromium-headless-shell"))
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,8 +40,9 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = ROOT / "test-results"
 
-if not CHROMIUM.is_file():
-    pytest.fail(f"{CHROMIUM} not found: `make test` installs Debian's chromium", pytrace=False)
+for _browser in (CHROMIUM, HEADLESS_SHELL):
+    if not _browser.is_file():
+        pytest.fail(f"{_browser} not found: `make test` installs Debian's chromium and its headless shell", pytrace=False)
 if not (SITE / "index.html").is_file():
     pytest.fail("site/ is missing: run `make build` first", pytrace=False)
 
@@ -98,7 +102,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=str(HEADLESS_SHELL), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
 
