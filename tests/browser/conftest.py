@@ -42,7 +42,7 @@ SCREENSHOTS = ROOT / "test-results"
 
 for _browser in (CHROMIUM, HEADLESS_SHELL):
     if not _browser.is_file():
-        pytest.fail(f"{_browser} not found: `make test` installs Debian's chromium and its headless shell", pytrace=False)
+        pytest.fail(f"{_browser} not found: `make test` installs it (Debian's chromium packages)", pytrace=False)
 if not (SITE / "index.html").is_file():
     pytest.fail("site/ is missing: run `make build` first", pytrace=False)
 
