@@ -32,6 +32,8 @@ from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
 
 ROOT = Path(__file__).resolve().parent
+# a warm run does not repeat the slowest groups of tests on inputs they already passed on (tests/reuse.py)
+pytest_plugins = ["tests.reuse"]
 
 # Without CUDA, the Triton kernels (module tests, doctests and page examples alike) run in Triton's
 # interpreter on CPU tensors. It is chosen when a kernel is defined, so set it before any is.
