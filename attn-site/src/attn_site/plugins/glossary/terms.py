@@ -19,6 +19,8 @@ _SECTION = re.compile(r"^### .*? \{ #(?P<id>[\w-]+) \}\n\n(?P<body>.*?)(?=\n### 
 _MARKUP = re.compile(r"`|\*\*|\*|\[([^\]]*)\]\([^)]*\)")
 _SKIP = {"a", "code", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "abbr"}
 _SKIP_CLASSES = {"arithmatex", "katex", "headerlink", "md-annotation"}
+_PRE = re.compile(r"<pre\b.*?</pre>", re.S | re.I)
+_HELD = re.compile(r'<pre data-held="(\d+)"></pre>')
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,22 @@ def link_terms(html: str, terms: list[Term], glossary_url: str, link_class: str 
     '<p><a class="glossary-term" href="../glossary/#attention" title="A weighted average.">Attention</a>, and \
 <code>attention</code>: each <a class="glossary-term" href="../glossary/#attention-head" \
 title="One of the parallel attentions.">attention head</a>.</p>'
+
+    Code blocks are left as they are, byte for byte:
+
+    >>> link_terms("<pre><code>attention &amp;&#32;x</code></pre><p>attention</p>", terms, "g/")
+    '<pre><code>attention &amp;&#32;x</code></pre><p><a class="glossary-term" href="g/#attention" \
+title="A weighted average.">attention</a></p>'
     """
     if not terms:
         return html
-    soup = BeautifulSoup(html, "html.parser")
+    held: list[str] = []  # code blocks, never linked: kept out of the parse (half of a chapter's markup)
+
+    def hold(block: re.Match[str]) -> str:
+        held.append(block.group(0))
+        return f'<pre data-held="{len(held) - 1}"></pre>'
+
+    soup = BeautifulSoup(_PRE.sub(hold, html), "html.parser")
     by_name = {t.name.lower(): t for t in terms}
     pattern = re.compile("|".join(_alternative(t.name) for t in terms), re.I)  # longest names first
     used: set[str] = set()
@@ -128,4 +142,4 @@ title="One of the parallel attentions.">attention head</a>.</p>'
             last = match.end()
         if pieces:
             node.replace_with(*pieces, NavigableString(node[last:]))
-    return str(soup)
+    return _HELD.sub(lambda placeholder: held[int(placeholder.group(1))], str(soup))
