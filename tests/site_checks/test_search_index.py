@@ -9,7 +9,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES, SITE, built_page
+from attn_site.plugins.glossary.terms import glossary_terms
+from tests.site_checks.layout import DEFAULT_LANGUAGE, DOCS, LANGUAGES, NOTEBOOKS, PAGES, SITE, built_page
 
 pytestmark = pytest.mark.site
 
@@ -29,6 +30,17 @@ def test_each_language_indexes_its_own_pages_alone(lang: str) -> None:
     pages = {doc["location"].split("#")[0] for doc in index["docs"]}
     expected = {"" if stem == "index" else f"{stem}/" for stem in PAGES}  # notebook pages are not indexed
     assert pages == expected  # relative to the language's root: every page of the language, and nothing else
+    with_tex = [doc["location"] for doc in index["docs"] if re.search(r"\\[(\[]|\\frac|\\top", doc["text"])]
+    assert with_tex == [], f"search results would show TeX: {with_tex[:5]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_english_name_of_every_glossary_term_is_found_in_every_language(lang: str) -> None:
+    """A reader who knows a term from English sources finds it in any language (the glossary's table)."""
+    words = {word.lower() for doc in index_of(lang)["docs"] for word in re.findall(r"[\w-]+", doc["text"])}
+    names = [term.name for term in glossary_terms(DOCS, DEFAULT_LANGUAGE)]
+    missing = [name for name in names if not {word.lower() for word in re.findall(r"[\w-]+", name)} <= words]
+    assert missing == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

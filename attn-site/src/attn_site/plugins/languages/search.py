@@ -10,30 +10,63 @@ made relative to that root and lunr's languages reduced to English and the page'
 names of terms stay findable everywhere). Material's JavaScript loads ``search/search_index.json``
 relative to the ``base`` of the page's ``__config`` and resolves result locations against it, so a
 page of another language than the default gets its language's root as ``base``.
+
+Material indexes a page before its formulas are typeset (attn/math works on the finished page), so
+its entries hold TeX, which search results showed as ``\\(\\sigma^2\\)``; each formula of an entry
+is written as plain Unicode text instead (``σ^2``), by pylatexenc.
 """
 
 from __future__ import annotations
 
+import functools
+import html
 import json
 import re
 
 from jinja2.utils import htmlsafe_json_dumps
+from pylatexenc.latex2text import LatexNodes2Text
 
 SEARCH_INDEX = "search/search_index.json"
 _CONFIG = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)', re.DOTALL)
+_FORMULA = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)  # \(…\) or \[…\], as arithmatex leaves them
+_SIZED_FRACTION = re.compile(r"\\[td]frac(?![A-Za-z])")
+_TO_TEXT = LatexNodes2Text(math_mode="text")
+
+
+@functools.cache
+def _plain(tex: str) -> str:
+    """One formula as text: pylatexenc's Unicode (it knows ``\\frac``, not its sized forms), on one line."""
+    return " ".join(_TO_TEXT.latex_to_text(_SIZED_FRACTION.sub(r"\\frac", tex)).split())
+
+
+def readable_math(text: str) -> str:
+    """``text``, the HTML of a search entry, with each TeX formula written as plain text.
+
+    >>> readable_math(r"weights \\(\\operatorname{softmax}(QK^\\top / \\sqrt{d})\\), \\(\\tfrac12 &lt; 1\\)")
+    'weights softmax(QK^⊤/ √(d)), 1/2 &lt; 1'
+    """
+
+    def plain(formula: re.Match[str]) -> str:
+        return html.escape(_plain(html.unescape(formula.group(1) or formula.group(2))), quote=False)
+
+    return _FORMULA.sub(plain, text)
 
 
 def language_index(index: str, lang: str, default: str) -> str:
     """The search index ``index`` (JSON text, one language's pages) as that language's own.
 
-    Locations become relative to the language's root; lunr keeps English and ``lang`` alone.
+    Locations become relative to the language's root; lunr keeps English and ``lang`` alone;
+    formulas become text (:func:`readable_math`).
 
-    >>> index = '{"config": {"lang": ["en", "it", "zh"]}, "docs": [{"location": "it/glossary/#key"}]}'
+    >>> doc = {"location": "it/glossary/#key", "title": "Chiave", "text": "\\\\(k_j\\\\)"}
+    >>> index = json.dumps({"config": {"lang": ["en", "it", "zh"]}, "docs": [doc]})
     >>> language_index(index, "it", default="en")
-    '{"config": {"lang": ["en", "it"]}, "docs": [{"location": "glossary/#key"}]}'
+    '{"config": {"lang": ["en", "it"]}, "docs": [{"location": "glossary/#key", "title": "Chiave", "text": "k_j"}]}'
     """
     data = json.loads(index)
     data["config"]["lang"] = [code for code in data["config"]["lang"] if code in ("en", lang)]
+    for doc in data["docs"]:
+        doc["title"], doc["text"] = readable_math(doc["title"]), readable_math(doc["text"])
     if lang != default:
         prefix = f"{lang}/"
         for doc in data["docs"]:
