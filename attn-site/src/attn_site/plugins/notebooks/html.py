@@ -17,6 +17,7 @@ import shutil
 import time
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -39,11 +40,17 @@ def html_cache_dir(cache: DiskCache, lang: str) -> Path:
     return folder / lang
 
 
-def use_jupyter_cache(config: MkDocsConfig, folder: Path) -> None:
-    """Point mkdocs-jupyter's own cache at ``folder`` (its ``cache`` and ``cache_dir`` options)."""
+def jupyter_plugin(config: MkDocsConfig) -> Any:
+    """mkdocs-jupyter's plugin in this build."""
     plugin = config.plugins.get(JUPYTER_PLUGIN)
     if plugin is None:
         raise PluginError(f"attn/notebooks needs the {JUPYTER_PLUGIN} plugin, listed before it in mkdocs.yml")
+    return plugin
+
+
+def use_jupyter_cache(config: MkDocsConfig, folder: Path) -> None:
+    """Point mkdocs-jupyter's own cache at ``folder`` (its ``cache`` and ``cache_dir`` options)."""
+    plugin = jupyter_plugin(config)
     plugin.config["cache"] = True
     plugin.config["cache_dir"] = str(folder)
 

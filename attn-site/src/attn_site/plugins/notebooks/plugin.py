@@ -7,7 +7,9 @@
 2. **Made safe** (:mod:`.safety`): outputs keep only what a page may show (HTML cleaned by nh3,
    no JavaScript or SVG), fresh or cached alike, and raw HTML in a Markdown cell fails the build.
 3. **Converted once** (:mod:`.html`): mkdocs-jupyter's own cache, one folder per language, so that
-   the language builds of mkdocs-static-i18n do not evict each other's conversions.
+   the language builds of mkdocs-static-i18n do not evict each other's conversions; the other
+   languages' notebooks are converted ahead, in the background, while the first language builds
+   (:mod:`.ahead`).
 4. **Pages** (:mod:`.files`, :mod:`.pages`): notebooks are made pages again after mkdocs-static-i18n
    rebuilt the files as plain ones (its issue 198), with their alternates in every language;
    headings get the Unicode anchors of Markdown pages; notebook pages are left out of the search
@@ -31,9 +33,10 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 from mkdocs.utils.templates import TemplateContext
 
-from attn_site.plugins.base import SitePlugin, building_language, is_first_language, is_last_language
+from attn_site.i18n import split_source
+from attn_site.plugins.base import SitePlugin, build_order, building_language, is_first_language, is_last_language
+from attn_site.plugins.notebooks import ahead, html, pages, safety, styles
 from attn_site.plugins.notebooks import files as notebook_files
-from attn_site.plugins.notebooks import html, pages, safety, styles
 from attn_site.plugins.notebooks.config import NotebooksConfig
 from attn_site.plugins.notebooks.execute import outputs_of_all, with_outputs
 
@@ -51,8 +54,17 @@ class NotebooksPlugin(SitePlugin):
         self.used_classes: set[str] = set()  # classes of every language's notebook pages
         self.sources: list[File] = []  # the notebooks of docs/ in every language, before mkdocs-static-i18n
         self.sitemap = notebook_files.SitemapPages()
+        self.ahead = ahead.Ahead()
+        self.ahead_started = False  # the other languages' notebooks are converted ahead once per process
+
+    def on_build_error(self, *, error: Exception) -> None:
+        self.ahead.stop()
+
+    def on_shutdown(self) -> None:
+        self.ahead.stop()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.ahead_started = False
         self.stylesheets.clear()
         self.used_classes.clear()
         self.sitemap = notebook_files.SitemapPages()
@@ -102,32 +114,70 @@ class NotebooksPlugin(SitePlugin):
         return self.sitemap.context(context) if self.config.enabled else context
 
     def execute(self, files: Files, config: MkDocsConfig) -> None:
-        """Give mkdocs-jupyter an executed copy of each notebook of ``files``, executing those not cached."""
+        """Give mkdocs-jupyter an executed copy of each notebook of ``files``, executing those not cached.
+
+        The first language's build writes the other languages' copies too (their outputs are the
+        same), and has them converted to HTML in the background for their builds (:mod:`.ahead`).
+        """
         executed = self.executed_dir(config)
-        notebooks: list[tuple[File, nbformat.NotebookNode, Path]] = []
-        for file in files:
-            if not notebook_files.is_notebook(file) or file.abs_src_path is None:
-                continue
-            source = Path(file.abs_src_path)
-            if executed in source.parents:
-                continue  # already executed (mkdocs serve keeps File objects between rebuilds)
-            notebooks.append((file, nbformat.read(source, as_version=4), source))
+        mine = [
+            file
+            for file in files
+            if notebook_files.is_notebook(file)
+            and file.abs_src_path is not None
+            and executed not in Path(file.abs_src_path).parents  # mkdocs serve keeps File objects between rebuilds
+        ]
+        later = self._notebooks_of_later_languages(config)
+        copies = self._executed_copies([*mine, *(file for file, _ in later)], config)
+        for file, copy in zip(mine, copies[: len(mine)], strict=True):
+            file.abs_src_path = str(copy)
+        if later:
+            jupyter = html.jupyter_plugin(config).config
+            cache = self.cache(config, "notebook-html")
+            jobs = [
+                ahead.conversion(copy, html.html_cache_dir(cache, lang), jupyter)
+                for (_, lang), copy in zip(later, copies[len(mine) :], strict=True)
+            ]
+            self.ahead.submit([job for job in jobs if not job.entry.exists()])
+
+    def _notebooks_of_later_languages(self, config: MkDocsConfig) -> list[tuple[File, str]]:
+        """In a process's first build of the first language, the other languages' notebooks (sources in
+        docs/) and their language; none in a rebuild of `mkdocs serve`, which converts an edited notebook alone."""
+        if not (self.config.convert_ahead and is_first_language(config)) or self.ahead_started:
+            return []
+        self.ahead_started = True
+        later = build_order(config)[1:]
+        found = []
+        for file in self.sources:
+            split = split_source(file.src_uri)
+            if split is not None and split[1] in later and file.abs_src_path is not None:
+                found.append((file, split[1]))
+        return found
+
+    def _executed_copies(self, notebooks: list[File], config: MkDocsConfig) -> list[Path]:
+        """Write the executed copy of each notebook (its outputs made safe); return their paths."""
+        read = [
+            (nbformat.read(Path(str(file.abs_src_path)), as_version=4), Path(str(file.abs_src_path)))
+            for file in notebooks
+        ]
         outputs = outputs_of_all(
-            [(nb, source) for _, nb, source in notebooks],
+            read,
             self.cache(config, "notebook-outputs"),
             self.root(config) / "src",
             workers=self.config.workers or os.cpu_count() or 1,
             timeout=self.config.timeout,
         )
-        for (file, nb, _), result in zip(notebooks, outputs, strict=True):
-            target = executed / file.src_uri  # same file name: the download link keeps it
+        copies = []
+        for file, (nb, _), result in zip(notebooks, read, outputs, strict=True):
+            target = self.executed_dir(config) / file.src_uri  # same file name: the download link keeps it
             target.parent.mkdir(parents=True, exist_ok=True)
             try:  # outputs fresh or cached alike: only what a page may show, before mkdocs-jupyter sees it
                 safe = safety.safe_notebook(with_outputs(nb, result), file.src_uri)
             except ValueError as error:
                 raise PluginError(str(error)) from None
             nbformat.write(safe, target)
-            file.abs_src_path = str(target)
+            copies.append(target)
+        return copies
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not (self.config.enabled and is_notebook(page)):
@@ -162,6 +212,7 @@ class NotebooksPlugin(SitePlugin):
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not self.config.enabled or not is_last_language(config):
             return  # purge once, after the last language, with the classes of all of them
+        self.ahead.stop()
         cache = self.cache(config, "notebook-css")
         for path in self.stylesheets:
             css = path.read_text(encoding="utf-8")
