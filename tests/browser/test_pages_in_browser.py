@@ -35,20 +35,19 @@ PAGE_TYPES = [
     "agreement",
     "explorer",
 ]
-# every page, and the notebook pages of the first two chapters and of the page types (they are heavy: the
-# rest share their template)
-STEMS = ["" if stem == "index" else stem for stem in PAGES] + [
-    notebook for notebook in NOTEBOOKS if notebook in NOTEBOOKS[:2] or notebook in PAGE_TYPES
-]
+# every page and every lab notebook page
+STEMS = ["" if stem == "index" else stem for stem in PAGES] + NOTEBOOKS
+# a phone held upright (360 and 390 px) and a tablet (768 px): no page may be wider than the screen
+NARROW_WIDTHS = (768, 390, 360)
 WITHOUT_MATH = {"", "glossary", "translation-status"}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("stem", STEMS)
-def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, stem: str) -> None:
-    """No console error or request off the machine, rendered math; and for a page of each type, no
-    serious or critical accessibility violation (checked during the same visit: loading is most of a
-    browser test's time)."""
+def test_page_loads_cleanly_renders_math_and_never_scrolls_sideways(page, base_url: str, lang: str, stem: str) -> None:
+    """No console error or request off the machine, rendered math, no page wider than a phone's or a
+    tablet's screen; and for a page of each type, no serious or critical accessibility violation
+    (all checked during the same visit: loading is most of a browser test's time)."""
     visit(page, url_of(base_url, lang, stem))
     assert page.locator("html").get_attribute("lang") == lang
     if stem not in WITHOUT_MATH:
@@ -67,6 +66,10 @@ def test_page_loads_cleanly_and_renders_math(page, base_url: str, lang: str, ste
     assert page.watched.offsite_requests == []
     if stem in PAGE_TYPES:
         assert axe_violations(page) == []
+    for width in NARROW_WIDTHS:  # wide formulas, tables and code scroll inside their own boxes
+        page.set_viewport_size({"width": width, "height": 800})
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"the page is {scroll_width} px wide on a {width} px screen"
 
 
 def test_every_page_type_is_loaded_and_checked_by_axe() -> None:
