@@ -156,10 +156,8 @@ class NotebooksPlugin(SitePlugin):
 
     def _executed_copies(self, notebooks: list[File], config: MkDocsConfig) -> list[Path]:
         """Write the executed copy of each notebook (its outputs made safe); return their paths."""
-        read = [
-            (nbformat.read(Path(str(file.abs_src_path)), as_version=4), Path(str(file.abs_src_path)))
-            for file in notebooks
-        ]
+        sources = [Path(str(file.abs_src_path)) for file in notebooks]
+        read = [(nbformat.read(source, as_version=4), source) for source in sources]
         outputs = outputs_of_all(
             read,
             self.cache(config, "notebook-outputs"),
