@@ -45,9 +45,10 @@ WITHOUT_MATH = {"", "glossary", "translation-status"}
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("stem", STEMS)
 def test_page_loads_cleanly_renders_math_and_never_scrolls_sideways(page, base_url: str, lang: str, stem: str) -> None:
-    """No console error or request off the machine, rendered math, no page wider than a phone's or a
-    tablet's screen; and for a page of each type, no serious or critical accessibility violation
-    (all checked during the same visit: loading is most of a browser test's time)."""
+    """No console error or request off the machine, rendered math, no display formula wider than the
+    text at 1280 px, no page wider than a phone's or a tablet's screen; and for a page of each type, no
+    serious or critical accessibility violation (all checked during the same visit: loading is most
+    of a browser test's time)."""
     visit(page, url_of(base_url, lang, stem))
     assert page.locator("html").get_attribute("lang") == lang
     if stem not in WITHOUT_MATH:
@@ -66,6 +67,11 @@ def test_page_loads_cleanly_renders_math_and_never_scrolls_sideways(page, base_u
     assert page.watched.offsite_requests == []
     if stem in PAGE_TYPES:
         assert axe_violations(page) == []
+    too_wide = page.evaluate(  # at 1280 px the text column holds every display formula whole
+        """() => [...document.querySelectorAll('div.arithmatex')].filter(el => el.scrollWidth > el.clientWidth + 1)
+                 .map(el => (el.querySelector('annotation') || el).textContent.trim().slice(0, 60))"""
+    )
+    assert too_wide == [], f"display formulas that scroll at 1280 px: {too_wide}"
     for width in NARROW_WIDTHS:  # wide formulas, tables and code scroll inside their own boxes
         page.set_viewport_size({"width": width, "height": 800})
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
