@@ -6,8 +6,9 @@ Each group's outcome is a function of files this plugin hashes (the built site, 
 tests themselves) and of the browser installed. After a run in which a whole group passed, its key
 (SHA-256 of those inputs) is written to ``.cache/test-results/<group>.json``; a later run whose key
 is the same reports the group's tests as skipped, with the date of the run that passed them. Any
-change of an input, a run that selects part of a group (``-k``, a path), or ``FRESH=1`` (and
-``CI=true``: CI runs on a fresh clone, which has no record anyway) runs the group again.
+change of an input, a run of chosen tests (``-k``, a path, an ``-m`` other than those of ``make
+test``), or ``FRESH=1`` (and ``CI=true``: CI runs on a fresh clone, which has no record anyway)
+runs the group again; a run of chosen tests records nothing.
 """
 
 from __future__ import annotations
@@ -100,13 +101,21 @@ def _fresh() -> bool:
     return any(os.environ.get(name, "").lower() in ("1", "true") for name in ("FRESH", "CI"))
 
 
+# the marker expressions of `make test`'s two runs: each selects whole groups
+WHOLE_GROUP_MARKERS = ("", "not audit", "audit")
+
+
 def _whole_suite(config: pytest.Config) -> bool:
-    """Whether this run selects every test of each group it runs (no -k, no paths, no last-failed)."""
-    return config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+    """Whether this run selects every test of each group it runs (no -k, no paths, no other -m)."""
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and config.option.markexpr in WHOLE_GROUP_MARKERS
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _fresh():
+    if _fresh() or not _whole_suite(config):  # a run of chosen tests runs them
         return
     for group in GROUPS:
         members = [item for item in items if group.holds(item.nodeid)]
