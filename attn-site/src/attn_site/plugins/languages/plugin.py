@@ -27,7 +27,7 @@ from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
-from attn_site.plugins.base import SitePlugin, build_order, building_language
+from attn_site.plugins.base import SitePlugin, build_order, building_language, is_last_language
 from attn_site.plugins.languages.config import LanguagesConfig
 from attn_site.plugins.languages.search import SEARCH_INDEX, language_index, with_language_base
 from attn_site.words import words_for
@@ -88,7 +88,8 @@ class LanguagesPlugin(SitePlugin):
 
     @event_priority(-150)  # after mkdocs-static-i18n wrote its index of every language at the root
     def _root_index_of_the_default_language(self, config: MkDocsConfig) -> None:
-        if self.config.enabled and self.default_index is not None:
+        # i18n leaves the last language current when its own on_post_build has built them all
+        if self.config.enabled and self.default_index is not None and is_last_language(config):
             (Path(config.site_dir) / SEARCH_INDEX).write_text(self.default_index, encoding="utf-8")
 
     on_post_build = CombinedEvent(_keep_language_index, _root_index_of_the_default_language)

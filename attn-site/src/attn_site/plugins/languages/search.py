@@ -65,14 +65,12 @@ def language_index(index: str, lang: str, default: str) -> str:
     """
     data = json.loads(index)
     data["config"]["lang"] = [code for code in data["config"]["lang"] if code in ("en", lang)]
+    prefix = "" if lang == default else f"{lang}/"
     for doc in data["docs"]:
+        if not doc["location"].startswith(prefix):
+            raise ValueError(f"the {lang} search index holds a page of another language: {doc['location']!r}")
+        doc["location"] = doc["location"].removeprefix(prefix)
         doc["title"], doc["text"] = readable_math(doc["title"]), readable_math(doc["text"])
-    if lang != default:
-        prefix = f"{lang}/"
-        for doc in data["docs"]:
-            if not doc["location"].startswith(prefix):
-                raise ValueError(f"the {lang} search index holds a page of another language: {doc['location']!r}")
-            doc["location"] = doc["location"].removeprefix(prefix)
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,17 +80,17 @@ class Ahead:
 
     def __init__(self) -> None:
         self.pool: ProcessPoolExecutor | None = None
-        self.futures: list[Future[Path]] = []
 
     def submit(self, jobs: list[Conversion]) -> None:
         if not jobs:
             return
         if self.pool is None:  # spawned: a forked copy of a build with kernels and threads is not safe
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        self.futures += [self.pool.submit(convert, job) for job in jobs]
+        for job in jobs:
+            self.pool.submit(convert, job)
 
     def stop(self) -> None:
         """Drop what has not started; a conversion under way finishes its own file."""
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool, self.futures = None, []
+        self.pool = None
