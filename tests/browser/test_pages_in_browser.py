@@ -102,18 +102,21 @@ def _in_language(href: str, base_url: str, lang: str) -> bool:
 
 
 def _search(page, query: str) -> list[str]:
-    """The result links that Material's search shows for ``query``."""
+    """The result links that Material's search shows for ``query``, read at once (Material redraws the list)."""
     search = page.locator(".md-search__input")
-    results = page.locator(".md-search-result__item a")
+    search.fill("")
+    search.press("End")  # Material searches on key events, not on fill alone: this clears the last results
+    page.wait_for_function("() => !document.querySelector('.md-search-result__item')")
     for _ in range(10):  # the first query can come before the search index is loaded: retry
         search.fill(query)
-        search.press("End")  # Material searches on key events, not on fill alone
+        search.press("End")
         try:
-            results.first.wait_for(timeout=1_000)
+            page.locator(".md-search-result__item a").first.wait_for(timeout=1_000)
             break
         except PlaywrightTimeout:
             search.fill("")
-    return [link.get_attribute("href") or "" for link in results.all()]
+    links = ".md-search-result__item a"
+    return page.eval_on_selector_all(links, "links => links.map(a => a.getAttribute('href') || '')")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
