@@ -20,7 +20,6 @@ from __future__ import annotations
 import doctest
 import importlib.util
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,8 @@ from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser
 from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
 
+from attn_site.listings import expand_snippets
+
 ROOT = Path(__file__).resolve().parent
 # a warm run does not repeat the slowest groups of tests on inputs they already passed on (tests/reuse.py)
 pytest_plugins = ["tests.reuse"]
@@ -39,28 +40,13 @@ pytest_plugins = ["tests.reuse"]
 # interpreter on CPU tensors. It is chosen when a kernel is defined, so set it before any is.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
-SNIPPET_LINE = re.compile(r'^--8<-- "(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"$', re.M)
-SECTION = "# --8<-- [{kind}:{name}]"
 
 # the optional extra "triton": without it, its module cannot be imported (its tests skip themselves)
 collect_ignore = [] if importlib.util.find_spec("triton") else ["src/attn_examples/triton_flash.py"]
 
 
-def snippet_text(path: str, section: str | None) -> str:
-    """Return what pymdownx.snippets includes for ``path`` (and ``section``)."""
-    lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
-    if section is None:
-        return "\n".join(lines)
-    start, end = SECTION.format(kind="start", name=section), SECTION.format(kind="end", name=section)
-    stripped = [line.strip() for line in lines]
-    if start not in stripped or end not in stripped:
-        raise LookupError(f"section {section!r} not found in {path}")
-    body = lines[stripped.index(start) + 1 : stripped.index(end)]
-    return "\n".join(line for line in body if not line.strip().startswith("# --8<-- ["))
-
-
 def run_python_block(example: Example) -> None:
-    source = SNIPPET_LINE.sub(lambda m: snippet_text(m["path"], m["section"]), example.parsed)
+    source = expand_snippets(ROOT, example.parsed)
     exec(compile(source, str(example.path), "exec"), example.namespace)
 
 

@@ -2,13 +2,57 @@
 
 Each check raises ``TypeError`` or ``ValueError`` with a message that names
 what was expected, so a reader who passes the wrong thing learns how to fix it.
+
+The listings a page shows hold the computation alone, so that they run wherever
+a reader pastes them, with torch alone. Each chapter module then rebinds its
+public names to checked versions (``checked_by``, ``checked_methods``): what
+``import attn_examples`` gives checks its input before any work.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import torch
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+
+
+def checked_by(check: Callable[P, object], function: Callable[P, R]) -> Callable[P, R]:
+    """``function``, calling ``check`` with the same arguments first.
+
+    >>> def halve(x: float) -> float:
+    ...     return x / 2
+    >>> def check_halve(x: float) -> None:
+    ...     check_positive_int("x", x)
+    >>> halve = checked_by(check_halve, halve)
+    >>> halve(4)
+    2.0
+    >>> halve(-4)
+    Traceback (most recent call last):
+    ...
+    ValueError: x must be a positive integer, got -4
+    """
+
+    @functools.wraps(function)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        check(*args, **kwargs)
+        return function(*args, **kwargs)
+
+    return checked
+
+
+def checked_methods(cls: C, **checks: Callable[..., object]) -> C:
+    """``cls`` with each method named in ``checks`` calling its check first (``self`` included)."""
+    for name, check in checks.items():
+        setattr(cls, name, checked_by(check, getattr(cls, name)))
+    return cls
+
 
 FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
 
@@ -205,8 +249,10 @@ def check_bool(name: str, value: object) -> bool:
     return value
 
 
-def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
+def check_qkv(q: object, k: object, v: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Check queries, keys and values for attention: same rank (2 to 4), batch dims, device and dtype.
+
+    Returns the three tensors, as checked.
 
     >>> check_qkv(torch.zeros(2, 4, 8), torch.zeros(2, 5, 8), torch.zeros(2, 6, 3))
     Traceback (most recent call last):
@@ -214,9 +260,9 @@ def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     ValueError: k and v must have the same number of tokens, got 5 and 6
     """
     shapes = {2: "(tokens, d)", 3: "(batch, tokens, d)", 4: "(batch, heads, tokens, d)"}
-    check_float_tensor("q", q, shapes=shapes)
-    for name, t in (("k", k), ("v", v)):
-        check_float_tensor(name, t, shapes={q.dim(): f"{shapes[q.dim()]}, the rank of q"})
+    q = check_float_tensor("q", q, shapes=shapes)
+    same_rank = {q.dim(): f"{shapes[q.dim()]}, the rank of q"}
+    k, v = check_float_tensor("k", k, shapes=same_rank), check_float_tensor("v", v, shapes=same_rank)
     check_same_device_and_dtype(q=q, k=k, v=v)
     if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
         raise ValueError(
@@ -226,19 +272,4 @@ def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
         raise ValueError(f"q and k must have the same size d, got {q.shape[-1]} and {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
-
-
-HALF_DTYPES = (torch.float16, torch.bfloat16)
-
-
-def float32_if_half(t: torch.Tensor) -> torch.Tensor:
-    """``t`` in float32 if it is float16 or bfloat16, else ``t`` itself.
-
-    Scores and softmax of half-precision inputs are computed in float32, as
-    PyTorch's own attention does: float16 overflows at 65504, and bfloat16
-    keeps 8 bits of mantissa.
-
-    >>> float32_if_half(torch.ones(2, dtype=torch.float16)).dtype, float32_if_half(torch.ones(2)).dtype
-    (torch.float32, torch.float32)
-    """
-    return t.float() if t.dtype in HALF_DTYPES else t
+    return q, k, v

@@ -19,7 +19,6 @@ never assumed equal or different.
 
 from __future__ import annotations
 
-# --8<-- [start:imports]
 import datetime
 import importlib.util
 import platform
@@ -27,15 +26,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+# --8<-- [start:imports]
 import torch
 from torch import nn
 
+# --8<-- [end:imports]
+# isort: split
 from attn_examples import __version__, results
-from attn_examples.chapters import Example, Outputs, chapter_modules, moved
+from attn_examples.chapters import Example, Outputs, chapter_modules
 from attn_examples.device import KNOWN_DEVICES, default_device, device_available
 from attn_examples.results import AgreementRecord, Differences, Environment
-
-# --8<-- [end:imports]
 
 COLUMNS = ("cpu_f32_vs_f64", "device_f32_vs_cpu_f32", "device_f64_vs_cpu_f64")
 NOT_MEASURED = "not measured"
@@ -45,20 +45,24 @@ DIFFERENT_ABOVE = 1e-4
 
 
 # --8<-- [start:examples]
-def _dropout_on_device(device: torch.device, dtype: torch.dtype) -> Outputs:
+# Random numbers drawn on each device from one seed: what each function returns is compared across devices
+def _dropout_on_device(device: torch.device, dtype: torch.dtype) -> dict[str, dict[str, torch.Tensor]]:
     torch.manual_seed(123)  # seeds the CPU generator and every GPU's
     dropout = nn.Dropout(0.5)  # training mode: a fresh mask on every call
     return {"output": {"dropped": dropout(torch.ones(6, 6, device=device, dtype=dtype))}}
 
 
-def _randn_on_device(device: torch.device, dtype: torch.dtype) -> Outputs:
+def _randn_on_device(device: torch.device, dtype: torch.dtype) -> dict[str, dict[str, torch.Tensor]]:
     torch.manual_seed(123)
     return {"output": {"draw": torch.randn(6, 3, device=device, dtype=dtype)}}
 
 
-def _randn_then_moved(device: torch.device, dtype: torch.dtype) -> Outputs:
+def _randn_then_moved(device: torch.device, dtype: torch.dtype) -> dict[str, dict[str, torch.Tensor]]:
     torch.manual_seed(123)
-    return {"output": {"draw": moved(torch.randn(6, 3), device, dtype)}}
+    return {"output": {"draw": torch.randn(6, 3).to(device=device, dtype=dtype)}}
+
+
+# --8<-- [end:examples]
 
 
 # Three examples that are not attention: random numbers drawn on each device from one seed
@@ -89,7 +93,6 @@ EXAMPLES: tuple[Example, ...] = (
     *(example for module in chapter_modules() for example in getattr(module, "AGREEMENT", ())),
     *RANDOM_NUMBERS,
 )
-# --8<-- [end:examples]
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:

@@ -13,16 +13,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attn_examples._checks import check_float_tensor, check_module_input, check_positive_int
-from attn_examples.causal import causal_mask
-
 # --8<-- [end:imports]
 # isort: split
 from collections.abc import Callable
 
+from attn_examples._checks import (
+    check_float_tensor,
+    check_module_input,
+    check_positive_int,
+    checked_by,
+    checked_methods,
+)
+from attn_examples.causal import causal_mask
 from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
-
-_SHAPES = {2: "(tokens, channels)", 3: "(batch, tokens, channels)"}
 
 
 # --8<-- [start:loops]
@@ -34,7 +37,6 @@ def running_average_loops(x: torch.Tensor) -> torch.Tensor:
             [2.],
             [3.]])
     """
-    check_float_tensor("x", x, shapes=_SHAPES)
     out = torch.zeros_like(x)
     for t in range(x.shape[-2]):
         out[..., t, :] = x[..., : t + 1, :].mean(dim=-2)
@@ -55,7 +57,6 @@ def averaging_matrix(
             [0.5000, 0.5000, 0.0000],
             [0.3333, 0.3333, 0.3333]])
     """
-    check_positive_int("tokens", tokens)
     lower = torch.ones(tokens, tokens, device=device, dtype=dtype).tril()
     return lower / lower.sum(dim=1, keepdim=True)
 
@@ -68,7 +69,6 @@ def running_average_matmul(x: torch.Tensor) -> torch.Tensor:
             [2.],
             [3.]])
     """
-    check_float_tensor("x", x, shapes=_SHAPES)
     return averaging_matrix(x.shape[-2], x.device, x.dtype) @ x
 
 
@@ -84,7 +84,6 @@ def running_average_softmax(x: torch.Tensor) -> torch.Tensor:
             [2.],
             [3.]])
     """
-    check_float_tensor("x", x, shapes=_SHAPES)
     tokens = x.shape[-2]
     scores = torch.zeros(tokens, tokens, device=x.device, dtype=x.dtype)
     future = ~causal_mask(tokens, x.device)  # True above the diagonal
@@ -115,8 +114,6 @@ class DataDependentHead(nn.Module):
 
     def __init__(self, d_in: int, head_size: int, context_length: int) -> None:
         super().__init__()
-        for name, value in (("d_in", d_in), ("head_size", head_size), ("context_length", context_length)):
-            check_positive_int(name, value)
         self.d_in, self.head_size, self.context_length = d_in, head_size, context_length
         self.W_query = nn.Linear(d_in, head_size, bias=False)
         self.W_key = nn.Linear(d_in, head_size, bias=False)
@@ -125,7 +122,6 @@ class DataDependentHead(nn.Module):
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """The ``(…, tokens, tokens)`` attention weights: row ``t`` says how token ``t`` averages."""
-        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
         tokens = x.shape[-2]
         scores = self.W_query(x) @ self.W_key(x).transpose(-2, -1) * self.head_size**-0.5
         return torch.softmax(scores.masked_fill(~self.allowed[:tokens, :tokens], float("-inf")), dim=-1)
@@ -135,6 +131,35 @@ class DataDependentHead(nn.Module):
 
 
 # --8<-- [end:head]
+
+
+# The public names check their input first (attn_examples._checks.checked_by, checked_methods); the
+# listings above, which the page shows, hold the computation alone.
+_SHAPES = {2: "(tokens, channels)", 3: "(batch, tokens, channels)"}
+
+
+def _check_x(x: object) -> None:
+    check_float_tensor("x", x, shapes=_SHAPES)
+
+
+def _check_averaging_matrix(tokens: object, device: object = None, dtype: object = torch.float32) -> None:
+    check_positive_int("tokens", tokens)
+
+
+def _check_init(self: object, d_in: object, head_size: object, context_length: object) -> None:
+    for name, value in (("d_in", d_in), ("head_size", head_size), ("context_length", context_length)):
+        check_positive_int(name, value)
+
+
+def _check_weights(self: DataDependentHead, x: object) -> None:
+    check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
+
+
+running_average_loops = checked_by(_check_x, running_average_loops)
+averaging_matrix = checked_by(_check_averaging_matrix, averaging_matrix)
+running_average_matmul = checked_by(_check_x, running_average_matmul)
+running_average_softmax = checked_by(_check_x, running_average_softmax)
+checked_methods(DataDependentHead, __init__=_check_init, weights=_check_weights)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

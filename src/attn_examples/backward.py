@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import torch
 
+# --8<-- [end:imports]
+# isort: split
 from attn_examples._checks import (
     check_bool,
     check_device,
@@ -21,15 +23,10 @@ from attn_examples._checks import (
     check_float_tensor,
     check_positive_int,
     check_same_device_and_dtype,
-    float32_if_half,
+    checked_by,
 )
 from attn_examples.causal import causal_mask
-
-# --8<-- [end:imports]
-# isort: split
 from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
-
-_X_SHAPES = {2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"}
 
 
 # --8<-- [start:forward]
@@ -62,22 +59,14 @@ def attention_forward(
     tensor([[0.6698, 0.3302],
             [0.3302, 0.6698]])
     """
-    check_float_tensor("x", x, shapes=_X_SHAPES)
-    for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)):
-        check_float_tensor(name, w, shapes={2: "(d_in, d_out)"})
-        if w.shape[0] != x.shape[-1]:
-            raise ValueError(f"{name} must have d_in={x.shape[-1]} rows to multiply x, got shape {tuple(w.shape)}")
-    check_same_device_and_dtype(x=x, w_q=w_q, w_k=w_k, w_v=w_v)
-    check_bool("causal", causal)
-    if w_q.shape[1] != w_k.shape[1]:
-        raise ValueError(f"w_q and w_k must have the same number of columns d_k, got {w_q.shape[1]} and {w_k.shape[1]}")
     q, k, v = x @ w_q, x @ w_k, x @ w_v
     # S and A in float32 for half-precision inputs, as PyTorch computes them; Z in the inputs' dtype
-    s = float32_if_half(q) @ float32_if_half(k).transpose(-2, -1) / math.sqrt(k.shape[-1])
+    wide = torch.promote_types(x.dtype, torch.float32)  # float16 and bfloat16 become float32
+    s = q.to(wide) @ k.to(wide).transpose(-2, -1) / math.sqrt(k.shape[-1])
     if causal:
         s = s.masked_fill(~causal_mask(x.shape[-2], x.device), float("-inf"))
     a = torch.softmax(s, dim=-1)
-    return Forward(x, w_q, w_k, w_v, q, k, v, s, a, (a @ float32_if_half(v)).to(v.dtype))
+    return Forward(x, w_q, w_k, w_v, q, k, v, s, a, (a @ v.to(wide)).to(v.dtype))
 
 
 # --8<-- [end:forward]
@@ -91,7 +80,6 @@ def softmax_jacobian(a: torch.Tensor) -> torch.Tensor:
     tensor([[ 0.2500, -0.2500],
             [-0.2500,  0.2500]])
     """
-    check_float_tensor("a", a, shapes={1: "(n,)"})
     return torch.diag(a) - torch.outer(a, a)
 
 
@@ -104,12 +92,6 @@ def softmax_backward(a: torch.Tensor, da: torch.Tensor) -> torch.Tensor:
     >>> softmax_backward(torch.tensor([[0.5, 0.5]]), torch.tensor([[1.0, 0.0]]))
     tensor([[ 0.2500, -0.2500]])
     """
-    shapes = {1: "(n,)", 2: "(rows, n)", 3: "(batch, rows, n)", 4: "(batch, heads, rows, n)"}
-    check_float_tensor("a", a, shapes=shapes)
-    check_float_tensor("da", da, shapes=shapes)
-    check_same_device_and_dtype(a=a, da=da)
-    if a.shape != da.shape:
-        raise ValueError(f"a and da must have the same shape, got {tuple(a.shape)} and {tuple(da.shape)}")
     return a * (da - (da * a).sum(dim=-1, keepdim=True))
 
 
@@ -145,14 +127,9 @@ def attention_backward(fwd: Forward, dz: torch.Tensor) -> Gradients:
     tensor([[1., 1.],
             [1., 1.]])
     """
-    if not isinstance(fwd, Forward):
-        raise TypeError(f"fwd must be the Forward that attention_forward returns, got {type(fwd).__name__}")
-    check_float_tensor("dz", dz, shapes={2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"})
-    if dz.shape != fwd.z.shape:
-        raise ValueError(f"dz must have the shape of the output Z, {tuple(fwd.z.shape)}, got {tuple(dz.shape)}")
-    check_same_device_and_dtype(z=fwd.z, dz=dz)
     # in float32 for half-precision inputs, like the forward pass; each gradient in its tensor's dtype
-    x, w_q, w_k, w_v, q, k, v, dz = map(float32_if_half, (fwd.x, fwd.w_q, fwd.w_k, fwd.w_v, fwd.q, fwd.k, fwd.v, dz))
+    wide = torch.promote_types(fwd.x.dtype, torch.float32)
+    x, w_q, w_k, w_v, q, k, v, dz = (t.to(wide) for t in (fwd.x, fwd.w_q, fwd.w_k, fwd.w_v, fwd.q, fwd.k, fwd.v, dz))
     scale = 1 / math.sqrt(k.shape[-1])
     da = dz @ v.transpose(-2, -1)  # Z = A V
     dv = fwd.a.transpose(-2, -1) @ dz
@@ -191,19 +168,7 @@ def bce_loss_and_grad(
     (0.6931, tensor([[-0.2500, -0.2500, -0.2500],
             [ 0.2500,  0.2500,  0.2500]]))
     """
-    check_float_tensor("z", z, shapes={2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"})
-    check_float_tensor("w_out", w_out, shapes={2: "(d_v, 1)"})
-    check_float_tensor("target", target, shapes={2: "(tokens, 1)", 3: "(batch, tokens, 1)"})
-    check_same_device_and_dtype(z=z, w_out=w_out, target=target)
-    if w_out.shape != (z.shape[-1], 1):
-        raise ValueError(f"w_out must have shape (d_v, 1) = ({z.shape[-1]}, 1), got {tuple(w_out.shape)}")
     logits = z @ w_out
-    if target.shape != logits.shape:
-        raise ValueError(
-            f"target must have shape {tuple(logits.shape)} (one 0/1 label per token), got {tuple(target.shape)}"
-        )
-    if not ((target == 0) | (target == 1)).all():
-        raise ValueError("target must hold only 0 and 1")
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
     dlogits = (torch.sigmoid(logits) - target) / logits.numel()
     return loss, dlogits @ w_out.T, _weight_grad(z, dlogits)
@@ -216,7 +181,6 @@ def sum_loss_and_grad(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     (tensor(4.), tensor([[1., 1.],
             [1., 1.]]))
     """
-    check_float_tensor("z", z, shapes={2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"})
     return z.sum(), torch.ones_like(z)
 
 
@@ -241,13 +205,7 @@ def worked_example(device: torch.device | str | None = None, dtype: torch.dtype 
     >>> x, w_q, w_k, w_v, w_out, target = worked_example()
     >>> x.shape, w_q.shape, w_out.squeeze(1).tolist(), target.squeeze(1).tolist()
     (torch.Size([3, 4]), torch.Size([4, 2]), [1.0, -0.5], [1.0, 0.0, 1.0])
-    >>> worked_example(device=0)
-    Traceback (most recent call last):
-    ...
-    TypeError: device must be a torch.device, a str or None, got int
     """
-    device = check_device("device", device)
-    check_float_dtype("dtype", dtype)
     torch.manual_seed(0)
     x = torch.randn(3, 4, dtype=torch.float64)
     w_q, w_k, w_v = (torch.randn(4, 2, dtype=torch.float64) for _ in range(3))
@@ -299,10 +257,6 @@ def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
     >>> [round(init_std(s, 100, 100), 4) for s in INIT_SCHEMES]
     [1.0, 0.0577, 0.1, 0.1414, 0.1]
     """
-    if scheme not in INIT_SCHEMES:
-        raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
-    check_positive_int("fan_in", fan_in)
-    check_positive_int("fan_out", fan_out)
     variance = {
         "normal": 1.0,
         "uniform": 1 / (3 * fan_in),
@@ -323,7 +277,6 @@ def init_weight(weight: torch.Tensor, scheme: str, generator: torch.Generator | 
     >>> round(w.std().item(), 2), round(init_std("he", 512, 256), 2)
     (0.06, 0.06)
     """
-    check_float_tensor("weight", weight, shapes={2: "(fan_out, fan_in)"})
     fan_out, fan_in = weight.shape
     std = init_std(scheme, fan_in, fan_out)
     with torch.no_grad():
@@ -348,7 +301,6 @@ def score_statistics(scheme: str, d: int, tokens: int = 16, samples: int = 64, s
     >>> round(stats["score_variance"], 2), round(stats["entropy"], 2), round(math.log(16), 2)
     (1.0, 2.37, 2.77)
     """
-    check_positive_int("d", d)
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(samples, tokens, d, generator=generator, dtype=torch.float64)
     w_q, w_k = (init_weight(torch.empty(d, d, dtype=torch.float64), scheme, generator).T for _ in range(2))
@@ -358,6 +310,109 @@ def score_statistics(scheme: str, d: int, tokens: int = 16, samples: int = 64, s
 
 
 # --8<-- [end:score_statistics]
+
+
+# The public names check their input first (attn_examples._checks.checked_by); the listings above,
+# which the page shows, hold the computation alone.
+_X_SHAPES = {2: "(tokens, d_in)", 3: "(batch, tokens, d_in)"}
+_Z_SHAPES = {2: "(tokens, d_v)", 3: "(batch, tokens, d_v)"}
+
+
+def _check_attention_forward(x: object, w_q: object, w_k: object, w_v: object, causal: object = False) -> None:
+    x = check_float_tensor("x", x, shapes=_X_SHAPES)
+    weights = {}
+    for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)):
+        weights[name] = w = check_float_tensor(name, w, shapes={2: "(d_in, d_out)"})
+        if w.shape[0] != x.shape[-1]:
+            raise ValueError(f"{name} must have d_in={x.shape[-1]} rows to multiply x, got shape {tuple(w.shape)}")
+    check_same_device_and_dtype(x=x, **weights)
+    check_bool("causal", causal)
+    if weights["w_q"].shape[1] != weights["w_k"].shape[1]:
+        raise ValueError(
+            "w_q and w_k must have the same number of columns d_k, "
+            f"got {weights['w_q'].shape[1]} and {weights['w_k'].shape[1]}"
+        )
+
+
+def _check_softmax_jacobian(a: object) -> None:
+    check_float_tensor("a", a, shapes={1: "(n,)"})
+
+
+def _check_softmax_backward(a: object, da: object) -> None:
+    shapes = {1: "(n,)", 2: "(rows, n)", 3: "(batch, rows, n)", 4: "(batch, heads, rows, n)"}
+    a = check_float_tensor("a", a, shapes=shapes)
+    da = check_float_tensor("da", da, shapes=shapes)
+    check_same_device_and_dtype(a=a, da=da)
+    if a.shape != da.shape:
+        raise ValueError(f"a and da must have the same shape, got {tuple(a.shape)} and {tuple(da.shape)}")
+
+
+def _check_attention_backward(fwd: object, dz: object) -> None:
+    if not isinstance(fwd, Forward):
+        raise TypeError(f"fwd must be the Forward that attention_forward returns, got {type(fwd).__name__}")
+    dz = check_float_tensor("dz", dz, shapes=_Z_SHAPES)
+    if dz.shape != fwd.z.shape:
+        raise ValueError(f"dz must have the shape of the output Z, {tuple(fwd.z.shape)}, got {tuple(dz.shape)}")
+    check_same_device_and_dtype(z=fwd.z, dz=dz)
+
+
+def _check_bce_loss_and_grad(z: object, w_out: object, target: object) -> None:
+    z = check_float_tensor("z", z, shapes=_Z_SHAPES)
+    w_out = check_float_tensor("w_out", w_out, shapes={2: "(d_v, 1)"})
+    target = check_float_tensor("target", target, shapes={2: "(tokens, 1)", 3: "(batch, tokens, 1)"})
+    check_same_device_and_dtype(z=z, w_out=w_out, target=target)
+    if w_out.shape != (z.shape[-1], 1):
+        raise ValueError(f"w_out must have shape (d_v, 1) = ({z.shape[-1]}, 1), got {tuple(w_out.shape)}")
+    logits_shape = (*z.shape[:-1], 1)  # the shape of z @ w_out
+    if target.shape != logits_shape:
+        raise ValueError(f"target must have shape {logits_shape} (one 0/1 label per token), got {tuple(target.shape)}")
+    if not ((target == 0) | (target == 1)).all():
+        raise ValueError("target must hold only 0 and 1")
+
+
+def _check_sum_loss_and_grad(z: object) -> None:
+    check_float_tensor("z", z, shapes=_Z_SHAPES)
+
+
+def _check_worked_example(device: object = None, dtype: object = torch.float64) -> None:
+    """Check ``worked_example``'s arguments.
+
+    >>> worked_example(device=0)
+    Traceback (most recent call last):
+    ...
+    TypeError: device must be a torch.device, a str or None, got int
+    """
+    check_device("device", device)
+    check_float_dtype("dtype", dtype)
+
+
+def _check_init_std(scheme: object, fan_in: object, fan_out: object) -> None:
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
+    check_positive_int("fan_in", fan_in)
+    check_positive_int("fan_out", fan_out)
+
+
+def _check_init_weight(weight: object, scheme: object, generator: object = None) -> None:
+    check_float_tensor("weight", weight, shapes={2: "(fan_out, fan_in)"})  # init_std checks the scheme
+
+
+def _check_score_statistics(
+    scheme: object, d: object, tokens: object = 16, samples: object = 64, seed: object = 0
+) -> None:
+    check_positive_int("d", d)  # init_weight checks the scheme
+
+
+attention_forward = checked_by(_check_attention_forward, attention_forward)
+softmax_jacobian = checked_by(_check_softmax_jacobian, softmax_jacobian)
+softmax_backward = checked_by(_check_softmax_backward, softmax_backward)
+attention_backward = checked_by(_check_attention_backward, attention_backward)
+bce_loss_and_grad = checked_by(_check_bce_loss_and_grad, bce_loss_and_grad)
+sum_loss_and_grad = checked_by(_check_sum_loss_and_grad, sum_loss_and_grad)
+worked_example = checked_by(_check_worked_example, worked_example)
+init_std = checked_by(_check_init_std, init_std)
+init_weight = checked_by(_check_init_weight, init_weight)
+score_statistics = checked_by(_check_score_statistics, score_statistics)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

@@ -9,23 +9,29 @@ a plot.
 
 from __future__ import annotations
 
-# --8<-- [start:imports]
 import argparse
 import copy
 import math
 import platform
-import statistics
-import time
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# isort: split
+# --8<-- [start:imports]
+import statistics
+import time
+import weakref
+from collections.abc import Callable
+
 import torch
-import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
+
+# --8<-- [end:imports]
+# isort: split
+import torch.nn.functional as F
 
 from attn_examples import __version__, results
 from attn_examples._checks import check_positive_int
@@ -35,8 +41,6 @@ from attn_examples.flash import chunked_attention, flash_attention
 from attn_examples.multihead import MultiHeadAttention, MultiHeadAttentionWrapper, to_torch_multihead
 from attn_examples.results import BenchRecord, Environment
 from attn_examples.self_attention import scaled_dot_product_attention
-
-# --8<-- [end:imports]
 
 MODES = ("forward", "forward+backward")
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}

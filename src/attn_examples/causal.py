@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+# --8<-- [end:imports]
+# isort: split
 from attn_examples._checks import (
     check_bool,
     check_device,
@@ -21,16 +23,15 @@ from attn_examples._checks import (
     check_module_input,
     check_positive_int,
     check_probability,
-    float32_if_half,
+    checked_by,
+    checked_methods,
 )
-
-# --8<-- [end:imports]
-# isort: split
 from attn_examples.chapters import Example, Heatmap, Outputs, moved
 from attn_examples.self_attention import JOURNEY_TOKENS, your_journey
 
 
 # --8<-- [start:masks]
+# --8<-- [start:causal_mask]
 def causal_mask(tokens: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Boolean ``(tokens, tokens)`` matrix, True where query ``i`` may see key ``j`` (``j ≤ i``).
 
@@ -39,18 +40,10 @@ def causal_mask(tokens: int, device: torch.device | str | None = None) -> torch.
             [ True,  True, False],
             [ True,  True,  True]])
     """
-    check_positive_int("tokens", tokens)
-    return torch.ones(tokens, tokens, dtype=torch.bool, device=check_device("device", device)).tril()
+    return torch.ones(tokens, tokens, dtype=torch.bool, device=device).tril()
 
 
-def _check_square_scores(scores: torch.Tensor) -> None:
-    check_float_tensor(
-        "scores",
-        scores,
-        shapes={2: "(tokens, tokens)", 3: "(batch, tokens, tokens)", 4: "(batch, heads, tokens, tokens)"},
-    )
-    if scores.shape[-1] != scores.shape[-2]:
-        raise ValueError(f"causal masking needs square scores (tokens, tokens), got {tuple(scores.shape)}")
+# --8<-- [end:causal_mask]
 
 
 def causal_weights_renormalised(scores: torch.Tensor) -> torch.Tensor:
@@ -64,7 +57,6 @@ def causal_weights_renormalised(scores: torch.Tensor) -> torch.Tensor:
             [0.5000, 0.5000, 0.0000],
             [0.3333, 0.3333, 0.3333]])
     """
-    _check_square_scores(scores)
     weights = torch.softmax(scores, dim=-1)
     masked = weights * causal_mask(scores.shape[-1], scores.device)
     return masked / masked.sum(dim=-1, keepdim=True)
@@ -78,9 +70,9 @@ def causal_weights_masked(scores: torch.Tensor) -> torch.Tensor:
             [0.5000, 0.5000, 0.0000],
             [0.3333, 0.3333, 0.3333]])
     """
-    _check_square_scores(scores)
+    wide = torch.promote_types(scores.dtype, torch.float32)  # float16 and bfloat16 become float32
     future = ~causal_mask(scores.shape[-1], scores.device)
-    return torch.softmax(float32_if_half(scores).masked_fill(future, float("-inf")), dim=-1).to(scores.dtype)
+    return torch.softmax(scores.to(wide).masked_fill(future, float("-inf")), dim=-1).to(scores.dtype)
 
 
 # --8<-- [end:masks]
@@ -108,31 +100,69 @@ class CausalAttention(nn.Module):
         self, d_in: int, d_out: int, context_length: int, dropout: float = 0.0, qkv_bias: bool = False
     ) -> None:
         super().__init__()
-        for name, value in (("d_in", d_in), ("d_out", d_out), ("context_length", context_length)):
-            check_positive_int(name, value)
-        check_bool("qkv_bias", qkv_bias)
         self.d_in = d_in
         self.context_length = context_length
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.dropout = nn.Dropout(check_probability("dropout", dropout))
+        self.dropout = nn.Dropout(float(dropout))
         # True on and below the diagonal: the keys each query may see
         self.register_buffer("allowed", causal_mask(context_length))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
         tokens = x.shape[-2]
         queries, keys, values = self.W_query(x), self.W_key(x), self.W_value(x)
         # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
-        queries, keys = float32_if_half(queries), float32_if_half(keys)
+        wide = torch.promote_types(values.dtype, torch.float32)
+        queries, keys = queries.to(wide), keys.to(wide)
         scores = queries @ keys.transpose(-2, -1) / math.sqrt(keys.shape[-1])
         scores = scores.masked_fill(~self.allowed[:tokens, :tokens], float("-inf"))
         weights = self.dropout(torch.softmax(scores, dim=-1))
-        return (weights @ float32_if_half(values)).to(values.dtype)
+        return (weights @ values.to(wide)).to(values.dtype)
 
 
 # --8<-- [end:module]
+
+
+# The public names check their input first (attn_examples._checks.checked_by, checked_methods); the
+# listings above, which the page shows, hold the computation alone.
+def _check_causal_mask(tokens: object, device: object = None) -> None:
+    check_positive_int("tokens", tokens)
+    check_device("device", device)
+
+
+def _check_square_scores(scores: object) -> None:
+    scores = check_float_tensor(
+        "scores",
+        scores,
+        shapes={2: "(tokens, tokens)", 3: "(batch, tokens, tokens)", 4: "(batch, heads, tokens, tokens)"},
+    )
+    if scores.shape[-1] != scores.shape[-2]:
+        raise ValueError(f"causal masking needs square scores (tokens, tokens), got {tuple(scores.shape)}")
+
+
+def _check_init(
+    self: object,
+    d_in: object,
+    d_out: object,
+    context_length: object,
+    dropout: object = 0.0,
+    qkv_bias: object = False,
+) -> None:
+    for name, value in (("d_in", d_in), ("d_out", d_out), ("context_length", context_length)):
+        check_positive_int(name, value)
+    check_bool("qkv_bias", qkv_bias)
+    check_probability("dropout", dropout)
+
+
+def _check_forward(self: CausalAttention, x: object) -> None:
+    check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
+
+
+causal_mask = checked_by(_check_causal_mask, causal_mask)
+causal_weights_renormalised = checked_by(_check_square_scores, causal_weights_renormalised)
+causal_weights_masked = checked_by(_check_square_scores, causal_weights_masked)
+checked_methods(CausalAttention, __init__=_check_init, forward=_check_forward)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

@@ -11,13 +11,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attn_examples._checks import check_bool, check_module_input, check_positive_int
-from attn_examples.self_attention import scaled_dot_product_attention
-
 # --8<-- [end:imports]
 # isort: split
+from attn_examples._checks import check_bool, check_module_input, check_positive_int, checked_methods
 from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
-from attn_examples.self_attention import SENTENCE, attention_weights, embed_sentence
+from attn_examples.self_attention import SENTENCE, attention_weights, embed_sentence, scaled_dot_product_attention
 
 
 # --8<-- [start:module]
@@ -41,21 +39,12 @@ class CrossAttention(nn.Module):
         super().__init__()
         d_v = d_out if d_v is None else d_v
         d_in_kv = d_in if d_in_kv is None else d_in_kv
-        for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v), ("d_in_kv", d_in_kv)):
-            check_positive_int(name, value)
-        check_bool("qkv_bias", qkv_bias)
         self.d_in, self.d_in_kv = d_in, d_in_kv
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in_kv, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in_kv, d_v, bias=qkv_bias)
 
     def forward(self, x_1: torch.Tensor, x_2: torch.Tensor) -> torch.Tensor:
-        check_module_input("x_1", x_1, d_in=self.d_in, like=self.W_query.weight)
-        check_module_input("x_2", x_2, d_in=self.d_in_kv, like=self.W_key.weight)
-        if x_1.dim() != x_2.dim() or x_1.shape[:-2] != x_2.shape[:-2]:
-            raise ValueError(
-                f"x_1 and x_2 must have the same batch shape, got {tuple(x_1.shape)} and {tuple(x_2.shape)}"
-            )
         queries = self.W_query(x_1)  # one query per token of x_1
         keys = self.W_key(x_2)  # keys and values from x_2
         values = self.W_value(x_2)
@@ -63,6 +52,33 @@ class CrossAttention(nn.Module):
 
 
 # --8<-- [end:module]
+
+
+# The module checks its input first (attn_examples._checks.checked_methods); the listing above, which
+# the page shows, holds the computation alone.
+def _check_init(
+    self: CrossAttention,
+    d_in: object,
+    d_out: object,
+    d_v: object = None,
+    d_in_kv: object = None,
+    qkv_bias: object = False,
+) -> None:
+    d_v = d_out if d_v is None else d_v
+    d_in_kv = d_in if d_in_kv is None else d_in_kv
+    for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v), ("d_in_kv", d_in_kv)):
+        check_positive_int(name, value)
+    check_bool("qkv_bias", qkv_bias)
+
+
+def _check_forward(self: CrossAttention, x_1: object, x_2: object) -> None:
+    x_1 = check_module_input("x_1", x_1, d_in=self.d_in, like=self.W_query.weight)
+    x_2 = check_module_input("x_2", x_2, d_in=self.d_in_kv, like=self.W_key.weight)
+    if x_1.dim() != x_2.dim() or x_1.shape[:-2] != x_2.shape[:-2]:
+        raise ValueError(f"x_1 and x_2 must have the same batch shape, got {tuple(x_1.shape)} and {tuple(x_2.shape)}")
+
+
+checked_methods(CrossAttention, __init__=_check_init, forward=_check_forward)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

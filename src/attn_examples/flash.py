@@ -10,9 +10,16 @@ maximum grows. The result is exact, and the extra memory is O(T·d).
 from __future__ import annotations
 
 # --8<-- [start:imports]
+import math
 from dataclasses import dataclass
 
 import torch
+
+# --8<-- [end:imports]
+# isort: split
+import importlib.util
+
+import torch.nn.functional as F
 
 from attn_examples._checks import (
     check_bool,
@@ -20,16 +27,8 @@ from attn_examples._checks import (
     check_positive_int,
     check_qkv,
     check_scale,
-    float32_if_half,
+    checked_by,
 )
-
-# --8<-- [end:imports]
-# isort: split
-import importlib.util
-import math
-
-import torch.nn.functional as F
-
 from attn_examples.causal import causal_mask
 from attn_examples.chapters import Example, Heatmap, Outputs, kernel_outputs, moved, positions
 
@@ -62,10 +61,6 @@ def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor,
     >>> online_softmax(torch.tensor([float("-inf"), float("-inf"), 0.0, 0.0]), block_size=2)[0]
     tensor([0.0000, 0.0000, 0.5000, 0.5000])
     """
-    check_float_tensor("scores", scores, shapes={1: "(tokens,)"})
-    if scores.is_meta:
-        raise ValueError("scores must hold numbers, not be a meta tensor: online_softmax records each step's values")
-    check_positive_int("block_size", block_size)
     m = torch.tensor(float("-inf"), dtype=scores.dtype, device=scores.device)
     running_sum = torch.zeros((), dtype=scores.dtype, device=scores.device)
     steps = []
@@ -87,17 +82,12 @@ def _finite_or_zero(running_max: torch.Tensor) -> torch.Tensor:
 # --8<-- [end:online_softmax]
 
 
-def _accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
-    # half-precision inputs are accumulated in float32, as GPU kernels do
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
 # --8<-- [start:forward]
 def _flash_forward(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float, block_q: int, block_k: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Output and per-query log-sum-exp of the scores, one (query block, key block) tile at a time."""
-    acc_dtype = _accumulator_dtype(q.dtype)
+    acc_dtype = torch.promote_types(q.dtype, torch.float32)  # float16, bfloat16: float32, as GPU kernels do
     t_q, t_k = q.shape[-2], k.shape[-2]
     out = torch.empty(*q.shape[:-1], v.shape[-1], dtype=q.dtype, device=q.device)
     lse = torch.empty(q.shape[:-1], dtype=acc_dtype, device=q.device)
@@ -173,6 +163,7 @@ def _flash_backward(
 # --8<-- [end:backward]
 
 
+# --8<-- [start:flash_attention]
 class _FlashAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, causal: bool, scale: float, block_q: int, block_k: int):
@@ -187,7 +178,6 @@ class _FlashAttention(torch.autograd.Function):
         return (*_flash_backward(q, k, v, out, lse, grad_out, *ctx.config), None, None, None, None)
 
 
-# --8<-- [start:flash_attention]
 def flash_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -212,11 +202,7 @@ def flash_attention(
     >>> torch.allclose(flash_attention(q, k, v, causal=True, block_q=4, block_k=3), expected, atol=1e-6)
     True
     """
-    check_qkv(q, k, v)
-    scale = check_scale(scale, q.shape[-1])
-    check_positive_int("block_q", block_q)
-    check_positive_int("block_k", block_k)
-    check_bool("causal", causal)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     return _FlashAttention.apply(q, k, v, causal, scale, block_q, block_k)
 
 
@@ -247,10 +233,8 @@ def chunked_attention(
     >>> torch.allclose(chunked_attention(q, k, v, causal=True, max_scores=30), expected, atol=1e-6)
     True
     """
-    check_qkv(q, k, v)
-    scale = check_scale(scale, q.shape[-1])
-    check_positive_int("max_scores", max_scores)
-    check_bool("causal", causal)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    wide = torch.promote_types(q.dtype, torch.float32)  # float16 and bfloat16 become float32
     t_q, t_k = q.shape[-2], k.shape[-2]
     rows = max(1, min(t_q, max_scores // t_k))
     if causal:  # smaller chunks skip more of the masked upper triangle
@@ -263,15 +247,62 @@ def chunked_attention(
             q1 = min(q0 + rows, t_q)
             k_stop = min(q1, t_k) if causal else t_k
             # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
-            s = (float32_if_half(q_h[q0:q1]) * scale) @ float32_if_half(k_h[:k_stop]).T
+            s = (q_h[q0:q1].to(wide) * scale) @ k_h[:k_stop].to(wide).T
             if future is not None:
                 s = s.masked_fill(future[q0:q1, :k_stop], float("-inf"))
-            chunks.append((torch.softmax(s, dim=-1) @ float32_if_half(v_h[:k_stop])).to(v.dtype))
+            chunks.append((torch.softmax(s, dim=-1) @ v_h[:k_stop].to(wide)).to(v.dtype))
         heads.append(torch.cat(chunks))
     return torch.stack(heads).reshape(*q.shape[:-1], v.shape[-1])
 
 
 # --8<-- [end:chunked]
+
+
+# The public names check their input first (attn_examples._checks.checked_by); the listings above,
+# which the page shows, hold the computation alone. The loops over tiles call the private, unchecked
+# _flash_forward, _flash_backward and _finite_or_zero: the checks run once per call of the public function.
+def _check_online_softmax(scores: object, block_size: object) -> None:
+    scores = check_float_tensor("scores", scores, shapes={1: "(tokens,)"})
+    if scores.is_meta:
+        raise ValueError("scores must hold numbers, not be a meta tensor: online_softmax records each step's values")
+    check_positive_int("block_size", block_size)
+
+
+def _check_flash_attention(
+    q: object,
+    k: object,
+    v: object,
+    *,
+    causal: object = False,
+    scale: object = None,
+    block_q: object = 64,
+    block_k: object = 64,
+) -> None:
+    q, k, v = check_qkv(q, k, v)
+    check_scale(scale, q.shape[-1])
+    check_positive_int("block_q", block_q)
+    check_positive_int("block_k", block_k)
+    check_bool("causal", causal)
+
+
+def _check_chunked_attention(
+    q: object,
+    k: object,
+    v: object,
+    *,
+    causal: object = False,
+    scale: object = None,
+    max_scores: object = 2**22,
+) -> None:
+    q, k, v = check_qkv(q, k, v)
+    check_scale(scale, q.shape[-1])
+    check_positive_int("max_scores", max_scores)
+    check_bool("causal", causal)
+
+
+online_softmax = checked_by(_check_online_softmax, online_softmax)
+flash_attention = checked_by(_check_flash_attention, flash_attention)
+chunked_attention = checked_by(_check_chunked_attention, chunked_attention)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

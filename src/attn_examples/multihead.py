@@ -15,17 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# --8<-- [end:imports]
+# isort: split
 from attn_examples._checks import (
     check_bool,
     check_module_input,
     check_positive_int,
     check_probability,
-    float32_if_half,
+    checked_by,
+    checked_methods,
 )
 from attn_examples.causal import CausalAttention, causal_mask
-
-# --8<-- [end:imports]
-# isort: split
 from attn_examples.chapters import Example, Heatmap, Outputs, module_outputs, moved
 from attn_examples.self_attention import JOURNEY_TOKENS, attention_weights, your_journey
 
@@ -54,7 +54,6 @@ class MultiHeadAttentionWrapper(nn.Module):
         qkv_bias: bool = False,
     ) -> None:
         super().__init__()
-        check_positive_int("num_heads", num_heads)
         self.heads = nn.ModuleList(
             CausalAttention(d_in, d_out, context_length, dropout, qkv_bias) for _ in range(num_heads)
         )
@@ -105,21 +104,10 @@ class MultiHeadAttention(nn.Module):
         fused: bool = True,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("d_in", d_in),
-            ("d_out", d_out),
-            ("context_length", context_length),
-            ("num_heads", num_heads),
-        ):
-            check_positive_int(name, value)
-        for name, flag in (("qkv_bias", qkv_bias), ("causal", causal), ("fused", fused)):
-            check_bool(name, flag)
-        if d_out % num_heads != 0:
-            raise ValueError(f"d_out must be divisible by num_heads, got d_out={d_out} and num_heads={num_heads}")
         self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
         self.head_dim = d_out // num_heads
         self.context_length, self.causal, self.fused = context_length, causal, fused
-        self.dropout_p = check_probability("dropout", dropout)
+        self.dropout_p = float(dropout)
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
@@ -137,21 +125,10 @@ class MultiHeadAttention(nn.Module):
         allowed = self.allowed[:tokens, :tokens] if self.causal else None
         if allowed_keys is None:
             return allowed
-        if not isinstance(allowed_keys, torch.Tensor) or allowed_keys.dtype != torch.bool:
-            raise TypeError("allowed_keys must be a boolean tensor of shape (batch, tokens), False for padding")
-        if allowed_keys.shape != x.shape[:2]:
-            raise ValueError(
-                f"allowed_keys must have shape (batch, tokens) = {tuple(x.shape[:2])}, got {tuple(allowed_keys.shape)}"
-            )
-        if allowed_keys.device != x.device:
-            raise ValueError(f"allowed_keys must be on x's device, {x.device}, got {allowed_keys.device}")
         keys = allowed_keys[:, None, None, :]  # (batch, 1, 1, tokens): for every head and every query
         return keys if allowed is None else allowed & keys
 
     def forward(self, x: torch.Tensor, allowed_keys: torch.Tensor | None = None) -> torch.Tensor:
-        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
-        if x.dim() != 3:
-            raise ValueError(f"x must have shape (batch, tokens, d_in), got {tuple(x.shape)}")
         allowed = self._allowed(x, allowed_keys)
         batch, tokens, _ = x.shape
         queries = self._split_heads(self.W_query(x))
@@ -164,14 +141,15 @@ class MultiHeadAttention(nn.Module):
             context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=allowed, dropout_p=dropout_p)
         else:
             # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
-            scores = float32_if_half(queries) @ float32_if_half(keys).transpose(-2, -1) / math.sqrt(self.head_dim)
+            wide = torch.promote_types(queries.dtype, torch.float32)  # float16 and bfloat16 become float32
+            scores = queries.to(wide) @ keys.to(wide).transpose(-2, -1) / math.sqrt(self.head_dim)
             if allowed is not None:
                 scores = scores.masked_fill(~allowed, float("-inf"))
             weights = torch.softmax(scores, dim=-1)
             if allowed is not None:  # a query with no key allowed: weights of 0, not the NaN of 0/0
                 weights = weights.masked_fill(~allowed.any(dim=-1, keepdim=True), 0.0)
             weights = F.dropout(weights, p=dropout_p)
-            context = (weights @ float32_if_half(values)).to(values.dtype)
+            context = (weights @ values.to(wide)).to(values.dtype)
         # (batch, heads, tokens, head_dim) -> (batch, tokens, d_out): heads side by side
         context = context.transpose(1, 2).reshape(batch, tokens, self.d_out)
         return self.out_proj(context)
@@ -196,10 +174,6 @@ def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
     >>> torch.allclose(mha(x), theirs, atol=1e-6)
     True
     """
-    if not isinstance(mha, MultiHeadAttention):
-        raise TypeError(f"expected a MultiHeadAttention, got {type(mha).__name__}")
-    if mha.d_in != mha.d_out:
-        raise ValueError(f"nn.MultiheadAttention needs d_in == d_out, got d_in={mha.d_in} and d_out={mha.d_out}")
     weight = mha.W_query.weight
     torch_mha = nn.MultiheadAttention(
         mha.d_out,
@@ -223,6 +197,70 @@ def to_torch_multihead(mha: MultiHeadAttention) -> nn.MultiheadAttention:
 
 
 # --8<-- [end:to_torch]
+
+
+# The public names check their input first (attn_examples._checks.checked_by, checked_methods); the
+# listings above, which the page shows, hold the computation alone.
+def _check_wrapper_init(
+    self: object,
+    d_in: object,
+    d_out: object,
+    context_length: object,
+    num_heads: object,
+    dropout: object = 0.0,
+    qkv_bias: object = False,
+) -> None:
+    check_positive_int("num_heads", num_heads)  # each CausalAttention head checks the rest
+
+
+def _check_init(
+    self: object,
+    d_in: object,
+    d_out: object,
+    context_length: object,
+    num_heads: object,
+    dropout: object = 0.0,
+    qkv_bias: object = False,
+    causal: object = True,
+    fused: object = True,
+) -> None:
+    check_positive_int("d_in", d_in)
+    d_out = check_positive_int("d_out", d_out)
+    check_positive_int("context_length", context_length)
+    num_heads = check_positive_int("num_heads", num_heads)
+    for name, flag in (("qkv_bias", qkv_bias), ("causal", causal), ("fused", fused)):
+        check_bool(name, flag)
+    if d_out % num_heads != 0:
+        raise ValueError(f"d_out must be divisible by num_heads, got d_out={d_out} and num_heads={num_heads}")
+    check_probability("dropout", dropout)
+
+
+def _check_forward(self: MultiHeadAttention, x: object, allowed_keys: object = None) -> None:
+    x = check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight, max_tokens=self.context_length)
+    if x.dim() != 3:
+        raise ValueError(f"x must have shape (batch, tokens, d_in), got {tuple(x.shape)}")
+    if allowed_keys is None:
+        return
+    if not isinstance(allowed_keys, torch.Tensor) or allowed_keys.dtype != torch.bool:
+        raise TypeError("allowed_keys must be a boolean tensor of shape (batch, tokens), False for padding")
+    if allowed_keys.shape != x.shape[:2]:
+        raise ValueError(
+            f"allowed_keys must have shape (batch, tokens) = {tuple(x.shape[:2])}, got {tuple(allowed_keys.shape)}"
+        )
+    if allowed_keys.device != x.device:
+        raise ValueError(f"allowed_keys must be on x's device, {x.device}, got {allowed_keys.device}")
+
+
+def _check_to_torch(mha: object) -> None:
+    if not isinstance(mha, MultiHeadAttention):
+        raise TypeError(f"expected a MultiHeadAttention, got {type(mha).__name__}")
+    if mha.d_in != mha.d_out:
+        raise ValueError(f"nn.MultiheadAttention needs d_in == d_out, got d_in={mha.d_in} and d_out={mha.d_out}")
+
+
+checked_methods(MultiHeadAttentionWrapper, __init__=_check_wrapper_init)
+checked_methods(MultiHeadAttention, __init__=_check_init, forward=_check_forward)
+to_torch_multihead = checked_by(_check_to_torch, to_torch_multihead)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

@@ -8,10 +8,16 @@ the key size, and the softmax of the scores weights the values.
 from __future__ import annotations
 
 # --8<-- [start:imports]
+# --8<-- [start:import_math]
 import math
 
+# --8<-- [end:import_math]
 import torch
 from torch import nn
+
+# --8<-- [end:imports]
+# isort: split
+from collections.abc import Callable
 
 from attn_examples._checks import (
     check_bool,
@@ -22,57 +28,13 @@ from attn_examples._checks import (
     check_positive_int,
     check_probability,
     check_same_device_and_dtype,
-    float32_if_half,
+    checked_by,
+    checked_methods,
 )
-
-# --8<-- [end:imports]
-# isort: split
-from collections.abc import Callable
-
 from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 
 
 # --8<-- [start:functional]
-def _check_q_k_mask(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> None:
-    check_float_tensor(
-        "q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)", 4: "(batch, heads, tokens_q, d_k)"}
-    )
-    check_float_tensor("k", k, shapes={q.dim(): "with the same rank as q"})
-    check_same_device_and_dtype(q=q, k=k)
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same size d_k, got {q.shape[-1]} and {k.shape[-1]}")
-    try:
-        scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
-    except RuntimeError:
-        raise ValueError(f"q and k must have the same batch shape, got {tuple(q.shape)} and {tuple(k.shape)}") from None
-    if mask is None:
-        return
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise TypeError("mask must be a boolean tensor, True where a query may attend to a key")
-    try:
-        fits = torch.broadcast_shapes(mask.shape, scores_shape) == scores_shape
-    except RuntimeError:
-        fits = False
-    if not fits:
-        raise ValueError(
-            f"mask must broadcast to the scores' shape (..., tokens_q, tokens_k) = {tuple(scores_shape)}, "
-            f"got {tuple(mask.shape)}"
-        )
-    if mask.device != q.device:
-        raise ValueError(f"mask must be on the device of q, {q.device}, got {mask.device}")
-    if not mask.any(dim=-1).all():
-        raise ValueError("mask leaves a query with no key to attend to (a row with no True)")
-
-
-def _weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
-    q, k = float32_if_half(q), float32_if_half(k)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1)
-
-
 def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Softmax of the scaled scores ``q kᵀ / √d_k``; ``mask`` is True where a query may look.
 
@@ -85,8 +47,17 @@ def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | Non
     >>> attention_weights(q, k)
     tensor([[0.6698, 0.3302]])
     """
-    _check_q_k_mask(q, k, mask)
     return _weights(q, k, mask).to(q.dtype)
+
+
+# --8<-- [start:sdpa]
+def _weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
+    wide = torch.promote_types(q.dtype, torch.float32)
+    scores = q.to(wide) @ k.to(wide).transpose(-2, -1) / math.sqrt(k.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1)
 
 
 def scaled_dot_product_attention(
@@ -107,18 +78,13 @@ def scaled_dot_product_attention(
     tensor([[0.6698, 0.3302],
             [0.3302, 0.6698]])
     """
-    check_probability("dropout_p", dropout_p)
-    _check_q_k_mask(q, k, mask)
-    check_float_tensor("v", v, shapes={q.dim(): "with the same rank as q"})
-    check_same_device_and_dtype(q=q, v=v)
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
-    weights = _weights(q, k, mask)
+    weights = _weights(q, k, mask)  # float32 for half-precision inputs
     if dropout_p > 0.0:
         weights = torch.nn.functional.dropout(weights, p=dropout_p)
-    return (weights @ float32_if_half(v)).to(v.dtype)
+    return (weights @ v.to(weights.dtype)).to(v.dtype)
 
 
+# --8<-- [end:sdpa]
 # --8<-- [end:functional]
 
 
@@ -139,22 +105,20 @@ class SelfAttentionV1(nn.Module):
     def __init__(self, d_in: int, d_out: int, d_v: int | None = None) -> None:
         super().__init__()
         d_v = d_out if d_v is None else d_v
-        for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
-            check_positive_int(name, value)
         self.d_in = d_in
         self.W_query = nn.Parameter(torch.rand(d_in, d_out))
         self.W_key = nn.Parameter(torch.rand(d_in, d_out))
         self.W_value = nn.Parameter(torch.rand(d_in, d_v))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_module_input("x", x, d_in=self.d_in, like=self.W_query)
         queries = x @ self.W_query
         keys = x @ self.W_key
         values = x @ self.W_value
         # scores and softmax in float32 for half-precision inputs, as PyTorch computes them
-        scores = float32_if_half(queries) @ float32_if_half(keys).transpose(-2, -1)
+        wide = torch.promote_types(x.dtype, torch.float32)
+        scores = queries.to(wide) @ keys.to(wide).transpose(-2, -1)
         weights = torch.softmax(scores / math.sqrt(keys.shape[-1]), dim=-1)
-        return (weights @ float32_if_half(values)).to(values.dtype)
+        return (weights @ values.to(wide)).to(values.dtype)
 
 
 # --8<-- [end:v1]
@@ -177,16 +141,12 @@ class SelfAttentionV2(nn.Module):
     def __init__(self, d_in: int, d_out: int, d_v: int | None = None, qkv_bias: bool = False) -> None:
         super().__init__()
         d_v = d_out if d_v is None else d_v
-        for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
-            check_positive_int(name, value)
-        check_bool("qkv_bias", qkv_bias)
         self.d_in = d_in
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_v, bias=qkv_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight)
         queries = self.W_query(x)
         keys = self.W_key(x)
         values = self.W_value(x)
@@ -207,10 +167,6 @@ def v1_from_v2(v2: SelfAttentionV2) -> SelfAttentionV1:
     >>> torch.allclose(v1_from_v2(v2)(x), v2(x))
     True
     """
-    if not isinstance(v2, SelfAttentionV2):
-        raise TypeError(f"expected a SelfAttentionV2, got {type(v2).__name__}")
-    if v2.W_query.bias is not None:
-        raise ValueError("SelfAttentionV1 has no biases: only a SelfAttentionV2 built with qkv_bias=False converts")
     v1 = SelfAttentionV1(v2.d_in, v2.W_query.out_features, v2.W_value.out_features)
     v1.to(device=v2.W_query.weight.device, dtype=v2.W_query.weight.dtype)
     with torch.no_grad():
@@ -236,13 +192,7 @@ def your_journey(device: torch.device | str | None = None, dtype: torch.dtype = 
             [0.2200, 0.5800, 0.3300],
             [0.7700, 0.2500, 0.1000],
             [0.0500, 0.8000, 0.5500]])
-    >>> your_journey(dtype=torch.int64)
-    Traceback (most recent call last):
-    ...
-    TypeError: dtype must be a floating-point torch.dtype (float16, bfloat16, float32 or float64), got torch.int64
     """
-    device = check_device("device", device)
-    check_float_dtype("dtype", dtype)
     rows = [
         [0.43, 0.15, 0.89],  # Your
         [0.55, 0.87, 0.66],  # journey
@@ -271,8 +221,6 @@ def embed_sentence(sentence: str = SENTENCE, d: int = 3, seed: int = 123) -> tor
     torch.Size([6, 3])
     """
     words = sentence.replace(",", "").split()
-    if not words:
-        raise ValueError("sentence must contain at least one word")
     vocabulary = {word: i for i, word in enumerate(sorted(set(words)))}
     ids = torch.tensor([vocabulary[word] for word in words])
     with torch.random.fork_rng(devices=[]):  # seeded here, the caller's random state left as it was
@@ -296,11 +244,6 @@ def scaling_statistics(d_k: int, tokens: int = 8, samples: int = 2000, seed: int
     >>> {name: round(value, 2) for name, value in scaling_statistics(64).items()}
     {'variance': 63.12, 'variance_scaled': 0.99, 'max_weight': 0.87, 'max_weight_scaled': 0.36}
     """
-    check_positive_int("d_k", d_k)
-    check_positive_int("samples", samples)
-    check_positive_int("tokens", tokens)
-    if samples * tokens < 2:
-        raise ValueError(f"a variance needs at least two scores, got samples={samples} × tokens={tokens}")
     generator = torch.Generator().manual_seed(seed)
     q = torch.randn(samples, 1, d_k, generator=generator, dtype=torch.float64)
     k = torch.randn(samples, tokens, d_k, generator=generator, dtype=torch.float64)
@@ -315,6 +258,113 @@ def scaling_statistics(d_k: int, tokens: int = 8, samples: int = 2000, seed: int
 
 
 # --8<-- [end:why_scale]
+
+
+# The public names check their input first (attn_examples._checks.checked_by, checked_methods); the
+# listings above, which the page shows, hold the computation alone.
+def _checked_q_k(q: object, k: object, mask: object) -> tuple[torch.Tensor, torch.Tensor]:
+    q = check_float_tensor(
+        "q", q, shapes={2: "(tokens_q, d_k)", 3: "(batch, tokens_q, d_k)", 4: "(batch, heads, tokens_q, d_k)"}
+    )
+    k = check_float_tensor("k", k, shapes={q.dim(): "with the same rank as q"})
+    check_same_device_and_dtype(q=q, k=k)
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same size d_k, got {q.shape[-1]} and {k.shape[-1]}")
+    try:
+        scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+    except RuntimeError:
+        raise ValueError(f"q and k must have the same batch shape, got {tuple(q.shape)} and {tuple(k.shape)}") from None
+    if mask is None:
+        return q, k
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError("mask must be a boolean tensor, True where a query may attend to a key")
+    try:
+        fits = torch.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"mask must broadcast to the scores' shape (..., tokens_q, tokens_k) = {tuple(scores_shape)}, "
+            f"got {tuple(mask.shape)}"
+        )
+    if mask.device != q.device:
+        raise ValueError(f"mask must be on the device of q, {q.device}, got {mask.device}")
+    if not mask.any(dim=-1).all():
+        raise ValueError("mask leaves a query with no key to attend to (a row with no True)")
+    return q, k
+
+
+def _check_attention_weights(q: object, k: object, mask: object = None) -> None:
+    _checked_q_k(q, k, mask)
+
+
+def _check_scaled_dot_product_attention(
+    q: object, k: object, v: object, mask: object = None, dropout_p: object = 0.0
+) -> None:
+    check_probability("dropout_p", dropout_p)
+    q, k = _checked_q_k(q, k, mask)
+    v = check_float_tensor("v", v, shapes={q.dim(): "with the same rank as q"})
+    check_same_device_and_dtype(q=q, v=v)
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"k and v must have the same number of tokens, got {k.shape[-2]} and {v.shape[-2]}")
+
+
+def _check_v1_init(self: SelfAttentionV1, d_in: object, d_out: object, d_v: object = None) -> None:
+    d_v = d_out if d_v is None else d_v
+    for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
+        check_positive_int(name, value)
+
+
+def _check_v2_init(
+    self: SelfAttentionV2, d_in: object, d_out: object, d_v: object = None, qkv_bias: object = False
+) -> None:
+    d_v = d_out if d_v is None else d_v
+    for name, value in (("d_in", d_in), ("d_out", d_out), ("d_v", d_v)):
+        check_positive_int(name, value)
+    check_bool("qkv_bias", qkv_bias)
+
+
+def _check_v1_forward(self: SelfAttentionV1, x: object) -> None:
+    check_module_input("x", x, d_in=self.d_in, like=self.W_query)
+
+
+def _check_v2_forward(self: SelfAttentionV2, x: object) -> None:
+    check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight)
+
+
+def _check_v1_from_v2(v2: object) -> None:
+    if not isinstance(v2, SelfAttentionV2):
+        raise TypeError(f"expected a SelfAttentionV2, got {type(v2).__name__}")
+    if v2.W_query.bias is not None:
+        raise ValueError("SelfAttentionV1 has no biases: only a SelfAttentionV2 built with qkv_bias=False converts")
+
+
+def _check_your_journey(device: object = None, dtype: object = torch.float32) -> None:
+    check_device("device", device)
+    check_float_dtype("dtype", dtype)
+
+
+def _check_embed_sentence(sentence: object = SENTENCE, d: object = 3, seed: object = 123) -> None:
+    if isinstance(sentence, str) and not sentence.replace(",", "").split():
+        raise ValueError("sentence must contain at least one word")
+
+
+def _check_scaling_statistics(d_k: object, tokens: object = 8, samples: object = 2000, seed: object = 0) -> None:
+    check_positive_int("d_k", d_k)
+    samples = check_positive_int("samples", samples)
+    tokens = check_positive_int("tokens", tokens)
+    if samples * tokens < 2:
+        raise ValueError(f"a variance needs at least two scores, got samples={samples} × tokens={tokens}")
+
+
+attention_weights = checked_by(_check_attention_weights, attention_weights)
+scaled_dot_product_attention = checked_by(_check_scaled_dot_product_attention, scaled_dot_product_attention)
+checked_methods(SelfAttentionV1, __init__=_check_v1_init, forward=_check_v1_forward)
+checked_methods(SelfAttentionV2, __init__=_check_v2_init, forward=_check_v2_forward)
+v1_from_v2 = checked_by(_check_v1_from_v2, v1_from_v2)
+your_journey = checked_by(_check_your_journey, your_journey)
+embed_sentence = checked_by(_check_embed_sentence, embed_sentence)
+scaling_statistics = checked_by(_check_scaling_statistics, scaling_statistics)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

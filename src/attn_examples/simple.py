@@ -14,6 +14,8 @@ import math
 
 import torch
 
+# --8<-- [end:imports]
+# isort: split
 from attn_examples._checks import (
     check_bool,
     check_device,
@@ -21,11 +23,8 @@ from attn_examples._checks import (
     check_float_tensor,
     check_last_dims_match,
     check_same_device_and_dtype,
-    float32_if_half,
+    checked_by,
 )
-
-# --8<-- [end:imports]
-# isort: split
 from attn_examples.chapters import Example, Heatmap, Outputs, moved
 
 # --8<-- [start:embeddings]
@@ -39,13 +38,7 @@ def hello_shiny_sun(device: torch.device | str | None = None, dtype: torch.dtype
     tensor([[0.3400, 0.2200, 0.5400],
             [0.5300, 0.3400, 0.9800],
             [0.2900, 0.5400, 0.9300]])
-    >>> hello_shiny_sun(dtype=torch.int64)
-    Traceback (most recent call last):
-    ...
-    TypeError: dtype must be a floating-point torch.dtype (float16, bfloat16, float32 or float64), got torch.int64
     """
-    device = check_device("device", device)
-    check_float_dtype("dtype", dtype)
     rows = [
         [0.34, 0.22, 0.54],  # Hello
         [0.53, 0.34, 0.98],  # shiny
@@ -58,13 +51,6 @@ def hello_shiny_sun(device: torch.device | str | None = None, dtype: torch.dtype
 
 
 # --8<-- [start:one_query]
-def _check_query_and_inputs(query: torch.Tensor, inputs: torch.Tensor) -> None:
-    check_float_tensor("query", query, shapes={1: "(d,)"})
-    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)"})
-    check_last_dims_match("query", query, "inputs", inputs)
-    check_same_device_and_dtype(query=query, inputs=inputs)
-
-
 def attention_scores(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """Dot product of ``query`` (shape ``(d,)``) with every row of ``inputs`` (``(tokens, d)``).
 
@@ -74,8 +60,8 @@ def attention_scores(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     >>> attention_scores(x[1], x)
     tensor([0.7842, 1.3569, 1.2487])
     """
-    _check_query_and_inputs(query, inputs)
-    return float32_if_half(inputs) @ float32_if_half(query)
+    wide = torch.promote_types(inputs.dtype, torch.float32)  # float16 and bfloat16 become float32
+    return inputs.to(wide) @ query.to(wide)
 
 
 def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -90,10 +76,7 @@ def softmax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
     >>> softmax(torch.tensor([1000.0, 1000.0]))
     tensor([0.5000, 0.5000])
     """
-    check_float_tensor("scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)", 3: "(batch, tokens, tokens)"})
-    if isinstance(dim, bool) or not isinstance(dim, int) or not -scores.dim() <= dim < scores.dim():
-        raise ValueError(f"dim must be an int in [{-scores.dim()}, {scores.dim() - 1}] for these scores, got {dim!r}")
-    wide = float32_if_half(scores)
+    wide = scores.to(torch.promote_types(scores.dtype, torch.float32))
     exponentials = (wide - wide.amax(dim=dim, keepdim=True)).exp()
     return (exponentials / exponentials.sum(dim=dim, keepdim=True)).to(scores.dtype)
 
@@ -106,7 +89,7 @@ def context_vector(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     tensor([0.3990, 0.3854, 0.8610])
     """
     weights = softmax(attention_scores(query, inputs))  # float32 for half-precision inputs
-    return (weights @ float32_if_half(inputs)).to(inputs.dtype)
+    return (weights @ inputs.to(weights.dtype)).to(inputs.dtype)
 
 
 # --8<-- [end:one_query]
@@ -123,17 +106,16 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
     >>> context_vector_loop(x[1], x)
     tensor([0.3990, 0.3854, 0.8610])
     """
-    _check_query_and_inputs(query, inputs)
-    dtype, query, inputs = inputs.dtype, float32_if_half(query), float32_if_half(inputs)
+    wide = torch.promote_types(inputs.dtype, torch.float32)
     tokens, d = inputs.shape
-    zero = inputs.new_zeros(())  # where each sum starts
-    scores = [sum((inputs[i, k] * query[k] for k in range(d)), zero) for i in range(tokens)]
+    zero = inputs.new_zeros((), dtype=wide)  # where each sum starts
+    scores = [sum((inputs[i, k].to(wide) * query[k].to(wide) for k in range(d)), zero) for i in range(tokens)]
     largest = max(scores)
     exponentials = [torch.exp(s - largest) for s in scores]
     total = sum(exponentials, zero)
     weights = [e / total for e in exponentials]
-    context = [sum((weights[i] * inputs[i, k] for i in range(tokens)), zero) for k in range(d)]
-    return torch.stack(context).to(dtype)
+    context = [sum((weights[i] * inputs[i, k].to(wide) for i in range(tokens)), zero) for k in range(d)]
+    return torch.stack(context).to(inputs.dtype)
 
 
 # --8<-- [end:loops]
@@ -157,10 +139,7 @@ def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = F
             [0.4528, 0.7834,   -inf],
             [0.4155, 0.7209, 0.7163]], dtype=torch.float64)
     """
-    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)", 3: "(batch, tokens, d)"})
-    check_bool("scaled", scaled)
-    check_bool("causal", causal)
-    wide = float32_if_half(inputs)
+    wide = inputs.to(torch.promote_types(inputs.dtype, torch.float32))
     scores = wide @ wide.transpose(-2, -1)
     if scaled:
         scores = scores / math.sqrt(inputs.shape[-1])
@@ -201,10 +180,48 @@ def context_vectors(inputs: torch.Tensor, *, scaled: bool = False, causal: bool 
     tensor([0.3938, 0.3783, 0.8434])
     """
     weights = softmax(score_matrix(inputs, scaled=scaled, causal=causal), dim=-1)  # float32 for half inputs
-    return (weights @ float32_if_half(inputs)).to(inputs.dtype)
+    return (weights @ inputs.to(weights.dtype)).to(inputs.dtype)
 
 
 # --8<-- [end:all_tokens]
+
+
+# The public names check their input first (attn_examples._checks.checked_by); the listings above,
+# which the page shows, hold the computation alone.
+def _check_embeddings(device: object = None, dtype: object = torch.float32) -> None:
+    check_device("device", device)
+    check_float_dtype("dtype", dtype)
+
+
+def _check_query_and_inputs(query: object, inputs: object) -> None:
+    query = check_float_tensor("query", query, shapes={1: "(d,)"})
+    inputs = check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)"})
+    check_last_dims_match("query", query, "inputs", inputs)
+    check_same_device_and_dtype(query=query, inputs=inputs)
+
+
+def _check_softmax(scores: object, dim: object = -1) -> None:
+    scores = check_float_tensor(
+        "scores", scores, shapes={1: "(tokens,)", 2: "(tokens, tokens)", 3: "(batch, tokens, tokens)"}
+    )
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -scores.dim() <= dim < scores.dim():
+        raise ValueError(f"dim must be an int in [{-scores.dim()}, {scores.dim() - 1}] for these scores, got {dim!r}")
+
+
+def _check_all_tokens(inputs: object, *, scaled: object = False, causal: object = False) -> None:
+    check_float_tensor("inputs", inputs, shapes={2: "(tokens, d)", 3: "(batch, tokens, d)"})
+    check_bool("scaled", scaled)
+    check_bool("causal", causal)
+
+
+hello_shiny_sun = checked_by(_check_embeddings, hello_shiny_sun)
+attention_scores = checked_by(_check_query_and_inputs, attention_scores)
+softmax = checked_by(_check_softmax, softmax)
+context_vector = checked_by(_check_query_and_inputs, context_vector)
+context_vector_loop = checked_by(_check_query_and_inputs, context_vector_loop)
+score_matrix = checked_by(_check_all_tokens, score_matrix)
+attention_matrix = checked_by(_check_all_tokens, attention_matrix)
+context_vectors = checked_by(_check_all_tokens, context_vectors)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that

@@ -10,36 +10,33 @@ changes no environment variable).
 
 from __future__ import annotations
 
-# --8<-- [start:imports]
-import os
-
-import torch
-
 try:
     import triton
-    import triton.language as tl
 except ImportError as error:  # pragma: no cover - depends on the installed extras
     raise ImportError('attn_examples.triton_flash needs Triton: pip install "attn-examples[triton]"') from error
 
-from attn_examples._checks import check_bool, check_float_tensor, check_positive_int, check_qkv, check_scale
+# --8<-- [start:imports]
+import math
+import os
+
+import torch
+import triton
+import triton.language as tl
 
 # --8<-- [end:imports]
+# isort: split
+
+from attn_examples._checks import (
+    check_bool,
+    check_float_tensor,
+    check_positive_int,
+    check_qkv,
+    check_scale,
+    checked_by,
+)
 
 HEAD_DIMS = (16, 32, 64, 128)
 KERNEL_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
-
-
-# Triton chose when the kernels below were defined: the environment as this module was imported
-_INTERPRETING = os.environ.get("TRITON_INTERPRET") == "1"
-
-
-def interpreting() -> bool:
-    """Whether the kernels run in Triton's CPU interpreter (``TRITON_INTERPRET=1`` when this module was imported).
-
-    >>> interpreting() == (default_triton_device().type == "cpu")
-    True
-    """
-    return _INTERPRETING
 
 
 # --8<-- [start:forward_kernel]
@@ -259,6 +256,38 @@ def _backward_dq_kernel(
 # --8<-- [end:backward_kernels]
 
 
+# --8<-- [start:api]
+# Triton chose when the kernels above were defined: the environment as this module was imported
+_INTERPRETING = os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def interpreting() -> bool:
+    """Whether the kernels run in Triton's CPU interpreter (``TRITON_INTERPRET=1`` when this module was imported).
+
+    >>> interpreting() == (default_triton_device().type == "cpu")
+    True
+    """
+    return _INTERPRETING
+
+
+def default_triton_device() -> torch.device:
+    """The device whose tensors the kernels take: the CPU in the interpreter, else CUDA.
+
+    Without either, a ``RuntimeError`` says how to turn the interpreter on.
+
+    >>> default_triton_device().type == ("cpu" if interpreting() else "cuda")
+    True
+    """
+    if interpreting():
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    raise RuntimeError(
+        "the Triton kernels need a CUDA device, or Triton's interpreter on the CPU: set TRITON_INTERPRET=1 "
+        "before the kernels are defined (e.g. TRITON_INTERPRET=1 python script.py)"
+    )
+
+
 def _launch_options(q: torch.Tensor, block_q: int | None, block_k: int | None, backward: bool) -> dict[str, object]:
     """Tile sizes and launch settings: small tiles in the interpreter, GPU-sized ones on CUDA."""
     head_dim = q.shape[-1]
@@ -339,7 +368,6 @@ class _TritonFlashAttention(torch.autograd.Function):
         return (*_backward(q, k, v, out, lse, grad_out, *ctx.config), None, None, None, None)
 
 
-# --8<-- [start:api]
 def triton_flash_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -367,8 +395,36 @@ def triton_flash_attention(
     >>> torch.allclose(out.cpu(), expected, atol=1e-5)
     True
     """
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    q, k, v = (t.contiguous() for t in (q, k, v))
+    return _TritonFlashAttention.apply(q, k, v, causal, scale, block_q, block_k)
+
+
+# --8<-- [end:api]
+
+
+# The public names check their input first (attn_examples._checks.checked_by); the listings above,
+# which the page shows, hold the computation alone.
+def _check_triton_device() -> None:
+    if not interpreting() and not torch.cuda.is_available():
+        raise RuntimeError(
+            "the Triton kernels need a CUDA device, or Triton's interpreter on the CPU: set TRITON_INTERPRET=1 "
+            "before attn_examples.triton_flash is imported (e.g. TRITON_INTERPRET=1 python script.py)"
+        )
+
+
+def _check_triton_flash_attention(
+    q: object,
+    k: object,
+    v: object,
+    *,
+    causal: object = False,
+    scale: object = None,
+    block_q: object = None,
+    block_k: object = None,
+) -> None:
     check_float_tensor("q", q, shapes={4: "(batch, heads, tokens, head_dim)"})
-    check_qkv(q, k, v)
+    q, k, v = check_qkv(q, k, v)
     if q.dtype not in KERNEL_DTYPES:
         raise TypeError(f"the Triton kernels take float16, bfloat16 or float32, got {q.dtype}")
     if q.shape[-1] not in HEAD_DIMS or v.shape[-1] != q.shape[-1]:
@@ -377,30 +433,11 @@ def triton_flash_attention(
     if q.device.type != expected_device.type:
         raise ValueError(f"the kernels run on {expected_device.type} tensors here, got tensors on {q.device}")
     for name, block in (("block_q", block_q), ("block_k", block_k)):
-        if block is not None and (check_positive_int(name, block) < 16 or block & (block - 1)):
+        if block is not None and ((size := check_positive_int(name, block)) < 16 or size & (size - 1)):
             raise ValueError(f"{name} must be a power of two of at least 16, got {block}")
     check_bool("causal", causal)
-    scale = check_scale(scale, q.shape[-1])
-    q, k, v = (t.contiguous() for t in (q, k, v))
-    return _TritonFlashAttention.apply(q, k, v, causal, scale, block_q, block_k)
+    check_scale(scale, q.shape[-1])
 
 
-# --8<-- [end:api]
-
-
-def default_triton_device() -> torch.device:
-    """The device whose tensors the kernels take: the CPU in the interpreter, else CUDA.
-
-    Without either, a ``RuntimeError`` says how to turn the interpreter on.
-
-    >>> default_triton_device().type == ("cpu" if interpreting() else "cuda")
-    True
-    """
-    if interpreting():
-        return torch.device("cpu")
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    raise RuntimeError(
-        "the Triton kernels need a CUDA device, or Triton's interpreter on the CPU: set TRITON_INTERPRET=1 "
-        "before attn_examples.triton_flash is imported (e.g. TRITON_INTERPRET=1 python script.py)"
-    )
+default_triton_device = checked_by(_check_triton_device, default_triton_device)
+triton_flash_attention = checked_by(_check_triton_flash_attention, triton_flash_attention)

@@ -83,12 +83,12 @@ def test_every_page_type_is_loaded_and_checked_by_axe() -> None:
 
 
 @pytest.mark.parametrize("target", [lang for lang in LANGUAGES if lang != "en"] + ["en"])
-def test_language_switcher_keeps_the_chapter(page, base_url: str, target: str) -> None:
+def test_language_switcher_keeps_the_chapter_and_the_section(page, base_url: str, target: str) -> None:
     start = "it" if target == "en" else "en"
-    visit(page, url_of(base_url, start, "simple-attention"))
+    visit(page, url_of(base_url, start, "simple-attention") + "#the-code")
     page.hover(".md-header__option .md-select")
     page.click(f".md-select__link[hreflang='{target}']")
-    page.wait_for_url(url_of(base_url, target, "simple-attention"))
+    page.wait_for_url(url_of(base_url, target, "simple-attention") + "#the-code")
     settle(page)
     assert page.locator("html").get_attribute("lang") == target
     assert page.watched.console_errors == []

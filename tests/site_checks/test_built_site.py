@@ -12,7 +12,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES, SITE, built_page
+from attn_site.listings import code_file, page_code, page_title
+from tests.site_checks.layout import DEFAULT_LANGUAGE, LANGUAGES, NOTEBOOKS, PAGES, ROOT, SITE, built_page
 from tests.site_checks.page_weight import loaded_files, page_weight
 
 pytestmark = pytest.mark.site
@@ -33,6 +34,8 @@ LOADING_ATTRIBUTES = {
     "object": ["data"],
     "link": ["href"],  # stylesheets, icons, preloads, manifests; rel=alternate/canonical filtered below
 }
+# the pages that show python blocks (attn_site.listings)
+CODE_PAGES = [stem for stem in PAGES if page_code(ROOT, ROOT / "docs" / f"{stem}.{DEFAULT_LANGUAGE}.md")]
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
 CSS_IMPORT = re.compile(r"@import\s+['\"]([^'\"]+)")
 
@@ -70,6 +73,36 @@ def test_notebook_pages_are_rendered_html_with_outputs(stem: str, lang: str) -> 
     download = page.select_one(f'a[href$="{Path(stem).name}.{lang}.ipynb"]')
     assert download is not None, f"{path} has no download link for its notebook"
     assert (path.parent / f"{Path(stem).name}.{lang}.ipynb").is_file()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(
+    "stem", [stem for stem in PAGES if page_code(ROOT, ROOT / "docs" / f"{stem}.{DEFAULT_LANGUAGE}.md")]
+)
+def test_pages_with_code_offer_it_as_one_file(stem: str, lang: str) -> None:
+    """The download button serves the page's code file (tests/test_listings.py runs that file alone)."""
+    path = built_page(stem, lang)
+    button = soup(path).select_one('a[download][href$=".py"]')
+    assert button is not None, f"{path} has no download button for its code"
+    assert button.get("title"), f"{path}: the code's download button has no label"
+    served = Path(unquote(urljoin(page_url(path), str(button["href"])))).relative_to("/")
+    english = ROOT / "docs" / f"{stem}.{DEFAULT_LANGUAGE}.md"
+    assert (SITE / served).read_text(encoding="utf-8") == code_file(ROOT, english, page_title(english))
+
+
+# strings of the theme and of Python-Markdown that mkdocs.yml or the build set in English
+ENGLISH_THEME_STRINGS = ("Switch to dark mode", "Switch to light mode", "Permanent link")
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE])
+def test_translated_pages_carry_no_english_theme_strings(lang: str) -> None:
+    found = {
+        page_url(path): [s for s in ENGLISH_THEME_STRINGS if s in path.read_text(encoding="utf-8")]
+        for path in HTML_FILES
+        if path.relative_to(SITE).parts[0] == lang
+    }
+    assert found, f"no page built for {lang}"
+    assert not {url: strings for url, strings in found.items() if strings}
 
 
 @pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))

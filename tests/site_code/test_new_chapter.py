@@ -33,6 +33,7 @@ CHECKS = [
     f"src/attn_examples/{MODULE}.py",
     f"tests/test_{MODULE}.py",
     f"docs/{SLUG}.en.md",
+    "tests/test_listings.py",  # its listings run alone, in every language
     "tests/site_checks/test_sources.py",
     "tests/site_checks/test_tables.py",
     "tests/site_checks/test_translation_status.py",

@@ -1,15 +1,15 @@
 """The site's own words, one file per language: ``words/<lang>.yml``.
 
-Everything the build writes into pages besides the pages' own text comes from there: the lab
-notebooks' download button, the "not found" page, the translation-status table, the banner of
-an outdated translation and the labels the chapters' figures share (``figure``; each figure's own
-words are in its page, :mod:`attn_site.figures`). Every language has the same keys but English,
-which needs no banner.
+Everything the build writes into pages besides the pages' own text comes from there: the download
+buttons of a page's code and of the lab notebooks, the title of a heading's permanent link, the
+"not found" page, the translation-status table, the banner of an outdated translation and the
+labels the chapters' figures share (``figure``; each figure's own words are in its page,
+:mod:`attn_site.figures`). Every language has the same keys but English, which needs no banner.
 
 >>> words_for("it")["not_found"]["title"]
 'Pagina non trovata'
 >>> sorted(words_for("en"))
-['download_notebook', 'figure', 'guide_map', 'not_found', 'translation_status']
+['download_code', 'download_notebook', 'figure', 'guide_map', 'not_found', 'permalink', 'translation_status']
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@
    requests that failed with 404 and logged console errors. The language selector already links
    page to page, so the tags are dropped.
 3. **The site's own words in the page's language.** Templates read ``words`` (from
-   ``attn_site/words/<lang>.yml``, see :mod:`attn_site.words`) for the notebook download button
-   and the "not found" page.
+   ``attn_site/words/<lang>.yml``, see :mod:`attn_site.words`) for the download buttons and the
+   "not found" page; the title of each heading's permanent link (Python-Markdown's ``toc`` writes
+   "Permanent link" in every language) is replaced by the page's language's.
 4. **A search index per language** (:mod:`.search`): each language's pages search their own
    language's pages alone, and load a fifth of the index.
 """
@@ -32,6 +33,8 @@ from attn_site.plugins.languages.config import LanguagesConfig
 from attn_site.plugins.languages.search import SEARCH_INDEX, language_index, with_language_base
 from attn_site.words import words_for
 
+# the title Python-Markdown's toc extension gives each heading's link (mkdocs.yml keeps its default)
+PERMALINK_TITLE = 'title="Permanent link"'
 _HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 
 
@@ -64,8 +67,8 @@ class LanguagesPlugin(SitePlugin):
 
     def _own_language(self, output: str, config: MkDocsConfig) -> str:
         """A page or template of the language being built: no alternates, its language's search index."""
-        output = without_alternates(output)
         lang = building_language(config)
+        output = without_alternates(output).replace(PERMALINK_TITLE, f'title="{words_for(lang)["permalink"]}"')
         return output if lang == build_order(config)[0] else with_language_base(output, lang)
 
     @event_priority(-50)  # after the theme and the i18n plugin have rendered the page
