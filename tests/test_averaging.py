@@ -82,7 +82,7 @@ head = DataDependentHead(4, 3, context_length=5)
         (lambda: averaging_matrix(0), ValueError, "tokens must be a positive integer"),
         (lambda: head(torch.rand(1, 6, 4)), ValueError, "context_length is 5"),
         (lambda: head(torch.rand(1, 5, 3)), ValueError, "d_in=4 features"),
-        (lambda: DataDependentHead(4, 0, 5), ValueError, "head_size must be a positive integer"),
+        (lambda: DataDependentHead(4, 0, 5), ValueError, "d_out must be a positive integer"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error: type[Exception], message: str) -> None:

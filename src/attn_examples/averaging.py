@@ -50,7 +50,7 @@ def running_average_loops(x: torch.Tensor) -> torch.Tensor:
 def averaging_matrix(
     tokens: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
-    """Lower-triangular ``(tokens, tokens)`` matrix whose row ``t`` holds ``1/(t+1)`` t+1 times.
+    """Lower-triangular ``(tokens, tokens)`` matrix whose row ``i`` holds ``1/(i+1)`` i+1 times.
 
     >>> averaging_matrix(3)
     tensor([[1.0000, 0.0000, 0.0000],
@@ -101,29 +101,30 @@ class DataDependentHead(nn.Module):
     Each token emits a query ("what am I looking for?") and a key ("what do I
     contain?"); their scaled dot products replace the zeros of
     ``running_average_softmax``, so each token averages its past with weights
-    of its own.
+    of its own. ``d_out`` is the size of the head, the key size d_k
+    (Karpathy's ``head_size``); the values have the same size.
 
     >>> torch.manual_seed(1337)
     <torch._C.Generator object at ...>
-    >>> head = DataDependentHead(d_in=32, head_size=16, context_length=8)
+    >>> head = DataDependentHead(d_in=32, d_out=16, context_length=8)
     >>> head(torch.randn(4, 8, 32)).shape
     torch.Size([4, 8, 16])
     """
 
     allowed: torch.Tensor  # a buffer, registered in __init__: True where a token may look
 
-    def __init__(self, d_in: int, head_size: int, context_length: int) -> None:
+    def __init__(self, d_in: int, d_out: int, context_length: int) -> None:
         super().__init__()
-        self.d_in, self.head_size, self.context_length = d_in, head_size, context_length
-        self.W_query = nn.Linear(d_in, head_size, bias=False)
-        self.W_key = nn.Linear(d_in, head_size, bias=False)
-        self.W_value = nn.Linear(d_in, head_size, bias=False)
+        self.d_in, self.d_out, self.context_length = d_in, d_out, context_length
+        self.W_query = nn.Linear(d_in, d_out, bias=False)
+        self.W_key = nn.Linear(d_in, d_out, bias=False)
+        self.W_value = nn.Linear(d_in, d_out, bias=False)
         self.register_buffer("allowed", causal_mask(context_length))
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
-        """The ``(…, tokens, tokens)`` attention weights: row ``t`` says how token ``t`` averages."""
+        """The ``(…, tokens, tokens)`` attention weights: row ``i`` says how token ``i`` averages."""
         tokens = x.shape[-2]
-        scores = self.W_query(x) @ self.W_key(x).transpose(-2, -1) * self.head_size**-0.5
+        scores = self.W_query(x) @ self.W_key(x).transpose(-2, -1) * self.d_out**-0.5
         return torch.softmax(scores.masked_fill(~self.allowed[:tokens, :tokens], float("-inf")), dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,8 +147,8 @@ def _check_averaging_matrix(tokens: object, device: object = None, dtype: object
     check_positive_int("tokens", tokens)
 
 
-def _check_init(self: object, d_in: object, head_size: object, context_length: object) -> None:
-    for name, value in (("d_in", d_in), ("head_size", head_size), ("context_length", context_length)):
+def _check_init(self: object, d_in: object, d_out: object, context_length: object) -> None:
+    for name, value in (("d_in", d_in), ("d_out", d_out), ("context_length", context_length)):
         check_positive_int(name, value)
 
 
@@ -178,7 +179,7 @@ def _running_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[to
 
 def _data_dependent_head(device: torch.device, dtype: torch.dtype) -> Outputs:
     torch.manual_seed(1337)
-    head = DataDependentHead(d_in=32, head_size=16, context_length=8)
+    head = DataDependentHead(d_in=32, d_out=16, context_length=8)
     x = torch.randn(4, 8, 32)
     head.to(device=device, dtype=dtype)
     return {"output": {"output": head(moved(x, device, dtype)).detach()}}
@@ -199,7 +200,7 @@ def _averaging_matrix_figure() -> Heatmap:
 
 def _data_dependent_head_figure() -> Heatmap:
     torch.manual_seed(1337)  # as the chapter's example: the head first, then its inputs
-    head = DataDependentHead(d_in=32, head_size=16, context_length=8)
+    head = DataDependentHead(d_in=32, d_out=16, context_length=8)
     inputs = torch.randn(4, 8, 32)
     with torch.no_grad():
         weights = head.weights(inputs)[0]

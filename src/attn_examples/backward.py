@@ -32,7 +32,7 @@ from attn_examples.chapters import Example, Heatmap, Outputs, moved, positions
 # --8<-- [start:forward]
 @dataclass
 class Forward:
-    """Every intermediate of one self-attention head: Q, K, V, scores S, weights A, output Z."""
+    """Every intermediate of one self-attention head: Q, K, V, scores Ω, weights A, output Z."""
 
     x: torch.Tensor
     w_q: torch.Tensor
@@ -49,9 +49,9 @@ class Forward:
 def attention_forward(
     x: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor, w_v: torch.Tensor, causal: bool = False
 ) -> Forward:
-    """Q = XW_q, K = XW_k, V = XW_v, S = QKᵀ/√d_k (future set to −∞ if causal), A = softmax(S), Z = AV.
+    """Q = XW_q, K = XW_k, V = XW_v, Ω = QKᵀ/√d_k (future set to −∞ if causal), A = softmax(Ω), Z = AV.
 
-    For half-precision inputs S and A are kept in float32, as PyTorch computes them.
+    For half-precision inputs Ω and A are kept in float32, as PyTorch computes them.
 
     >>> x = torch.eye(2)
     >>> fwd = attention_forward(x, torch.eye(2), torch.eye(2), torch.eye(2))
@@ -60,7 +60,7 @@ def attention_forward(
             [0.3302, 0.6698]])
     """
     q, k, v = x @ w_q, x @ w_k, x @ w_v
-    # S and A in float32 for half-precision inputs, as PyTorch computes them; Z in the inputs' dtype
+    # Ω and A in float32 for half-precision inputs, as PyTorch computes them; Z in the inputs' dtype
     wide = torch.promote_types(x.dtype, torch.float32)  # float16 and bfloat16 become float32
     s = q.to(wide) @ k.to(wide).transpose(-2, -1) / math.sqrt(k.shape[-1])
     if causal:
@@ -74,7 +74,7 @@ def attention_forward(
 
 # --8<-- [start:softmax_backward]
 def softmax_jacobian(a: torch.Tensor) -> torch.Tensor:
-    """The Jacobian ∂a/∂s of a = softmax(s) for one row: diag(a) − a aᵀ.
+    """The Jacobian ∂α/∂ω of one row of weights α = softmax(ω), given as ``a``: diag(α) − αᵀα.
 
     >>> softmax_jacobian(torch.tensor([0.5, 0.5]))
     tensor([[ 0.2500, -0.2500],
@@ -84,7 +84,7 @@ def softmax_jacobian(a: torch.Tensor) -> torch.Tensor:
 
 
 def softmax_backward(a: torch.Tensor, da: torch.Tensor) -> torch.Tensor:
-    """dS from dA for row-wise softmax, without building any Jacobian: A ⊙ (dA − rowsum(dA ⊙ A)).
+    """dΩ from dA for row-wise softmax, without building any Jacobian: A ⊙ (dA − rowsum(dA ⊙ A)).
 
     Each row equals ``softmax_jacobian(a_row) @ da_row`` (the Jacobian is
     symmetric), in O(n) per row instead of O(n²).
@@ -133,8 +133,8 @@ def attention_backward(fwd: Forward, dz: torch.Tensor) -> Gradients:
     scale = 1 / math.sqrt(k.shape[-1])
     da = dz @ v.transpose(-2, -1)  # Z = A V
     dv = fwd.a.transpose(-2, -1) @ dz
-    ds = softmax_backward(fwd.a, da)  # A = softmax(S); masked entries have a = 0, so ds = 0
-    dq = ds @ k * scale  # S = Q Kᵀ / √d_k
+    ds = softmax_backward(fwd.a, da)  # A = softmax(Ω); masked entries have α_ij = 0, so dω_ij = 0
+    dq = ds @ k * scale  # Ω = Q Kᵀ / √d_k
     dk = ds.transpose(-2, -1) @ q * scale
     dx = dq @ w_q.T + dk @ w_k.T + dv @ w_v.T  # X feeds Q, K and V: the three paths add up
     dtype = fwd.x.dtype

@@ -22,9 +22,9 @@ from attn_examples.self_attention import SENTENCE, attention_weights, embed_sent
 class CrossAttention(nn.Module):
     """Attention of ``x_1``'s tokens (queries) over ``x_2``'s tokens (keys and values).
 
-    ``x_1`` has shape ``(batch, tokens_1, d_in)`` and ``x_2``
-    ``(batch, tokens_2, d_in_kv)``, with ``d_in_kv = d_in`` unless given. The
-    output has one row per token of ``x_1``: ``(batch, tokens_1, d_v)``.
+    ``x_1`` has shape ``(batch, tokens_q, d_in)`` and ``x_2``
+    ``(batch, tokens_k, d_in_kv)``, with ``d_in_kv = d_in`` unless given. The
+    output has one row per token of ``x_1``: ``(batch, tokens_q, d_v)``.
 
     >>> torch.manual_seed(123)
     <torch._C.Generator object at ...>

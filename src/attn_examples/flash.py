@@ -46,12 +46,12 @@ class OnlineSoftmaxStep:
 def online_softmax(scores: torch.Tensor, block_size: int) -> tuple[torch.Tensor, list[OnlineSoftmaxStep]]:
     """Softmax of a 1-D ``scores`` read ``block_size`` values at a time, with its steps.
 
-    After each block the running sum is ``Σ exp(s − m)`` over every score
-    read so far, with ``m`` their maximum: when a block raises the maximum,
-    the old sum is multiplied by ``exp(m_old − m_new)``. While every score
-    read is −∞ (a masked block), the shift is 0 rather than −∞, as in
-    PyTorch's kernels, so that no ``−∞ − (−∞)`` turns the sum into NaN; if
-    all scores are −∞ the result is NaN, as ``torch.softmax`` gives.
+    After each block the running sum is ``Σ_j exp(ω_j − m)`` over every
+    score ``ω_j`` read so far, with ``m`` their maximum: when a block raises
+    the maximum, the old sum is multiplied by ``exp(m_old − m_new)``. While
+    every score read is −∞ (a masked block), the shift is 0 rather than −∞,
+    as in PyTorch's kernels, so that no ``−∞ − (−∞)`` turns the sum into
+    NaN; if all scores are −∞ the result is NaN, as ``torch.softmax`` gives.
 
     >>> p, steps = online_softmax(torch.tensor([1.0, 3.0, 2.0, 5.0]), block_size=2)
     >>> [(s.running_max, round(s.running_sum, 4)) for s in steps]
@@ -137,7 +137,7 @@ def _flash_backward(
     """Gradients of q, k and v, recomputing each tile's weights from the saved log-sum-exp."""
     acc_dtype = lse.dtype
     q_, k_, v_, do = (t.to(acc_dtype) for t in (q, k, v, grad_out))
-    # Σ_j P_ij dP_ij = Σ_d dO_id O_id: the row term of the softmax Jacobian, without P
+    # D_i = Σ_j α_ij dα_ij = Σ_c dZ_ic Z_ic: the row term of the softmax Jacobian, without A
     delta = (do * out.to(acc_dtype)).sum(dim=-1)
     dq, dk, dv = torch.zeros_like(q_), torch.zeros_like(k_), torch.zeros_like(v_)
     t_q, t_k = q.shape[-2], k.shape[-2]
@@ -168,7 +168,7 @@ class _FlashAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, causal: bool, scale: float, block_q: int, block_k: int):
         out, lse = _flash_forward(q, k, v, causal, scale, block_q, block_k)
-        ctx.save_for_backward(q, k, v, out, lse)  # O(T·d): no (T, T) matrix is kept
+        ctx.save_for_backward(q, k, v, out, lse)  # O(T·(d_k + d_v)): no (T, T) matrix is kept
         ctx.config = (causal, scale, block_q, block_k)
         return out
 
@@ -191,9 +191,9 @@ def flash_attention(
     """Exact attention ``softmax(q kᵀ · scale) v`` computed in tiles, never storing the score matrix.
 
     Shapes are those of ``F.scaled_dot_product_attention``: ``q`` is
-    ``(..., tokens_q, d)``, ``k`` ``(..., tokens_k, d)``, ``v``
+    ``(..., tokens_q, d_k)``, ``k`` ``(..., tokens_k, d_k)``, ``v``
     ``(..., tokens_k, d_v)``, with up to two leading dimensions (batch,
-    heads). ``scale`` defaults to ``1/√d``. With ``causal=True`` query ``i``
+    heads). ``scale`` defaults to ``1/√d_k``. With ``causal=True`` query ``i``
     sees keys ``0..i`` (the mask is aligned top-left, as in PyTorch). The
     backward pass recomputes each tile instead of saving it.
 

@@ -129,7 +129,8 @@ class SelfAttentionV2(nn.Module):
     """Self-attention with ``nn.Linear`` projections (no bias unless ``qkv_bias``).
 
     ``nn.Linear`` initialises its weights with a scale that suits training and
-    computes ``x @ W.T``, so its ``weight`` has shape ``(d_out, d_in)``.
+    stores its matrix transposed: ``W_query.weight`` has shape ``(d_out, d_in)``
+    and ``W_query(x)`` computes ``x @ W_query.weight.T``.
 
     >>> torch.manual_seed(789)
     <torch._C.Generator object at ...>

@@ -52,7 +52,7 @@ def hello_shiny_sun(device: torch.device | str | None = None, dtype: torch.dtype
 
 # --8<-- [start:one_query]
 def attention_scores(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """Dot product of ``query`` (shape ``(d,)``) with every row of ``inputs`` (``(tokens, d)``).
+    """Dot product of ``query`` (shape ``(d_in,)``) with every row of ``inputs`` (``(tokens, d_in)``).
 
     Scores of half-precision inputs come back in float32 (they can pass float16's 65504).
 
@@ -125,9 +125,9 @@ def context_vector_loop(query: torch.Tensor, inputs: torch.Tensor) -> torch.Tens
 def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
     """Scores of every token (row) for every token (column): ``X Xᵀ``.
 
-    ``inputs`` has shape ``(tokens, d)`` or ``(batch, tokens, d)``. Two options
+    ``inputs`` has shape ``(tokens, d_in)`` or ``(batch, tokens, d_in)``. Two options
     used by later chapters (and by the attention explorer): ``scaled=True``
-    divides the scores by ``√d``; ``causal=True`` sets the scores of later
+    divides the scores by ``√d_k``, here ``√d_in``; ``causal=True`` sets the scores of later
     tokens (above the diagonal) to ``-inf``, so that they get zero weight.
     Scores of half-precision inputs come back in float32.
 
@@ -153,7 +153,7 @@ def score_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = F
 def attention_matrix(inputs: torch.Tensor, *, scaled: bool = False, causal: bool = False) -> torch.Tensor:
     """Softmax weights of every token (row) for every token (column).
 
-    ``inputs`` has shape ``(tokens, d)`` or ``(batch, tokens, d)``; the result
+    ``inputs`` has shape ``(tokens, d_in)`` or ``(batch, tokens, d_in)``; the result
     has shape ``(tokens, tokens)`` or ``(batch, tokens, tokens)``. ``scaled``
     and ``causal`` are the options of ``score_matrix``; a masked score gets
     weight 0 (the diagonal is never masked, so every row has a finite maximum).

@@ -201,10 +201,10 @@ def _backward_dkdv_kernel(
         rows = start_q + tl.arange(0, BLOCK_Q)
         q, do, lse, delta = _query_tile(Q, DO, LSE, DELTA, bh, rows, dims, T_Q, HEAD_DIM, UPCAST)
         p = _tile_weights(q, k_t, lse, rows, cols, scale, T_Q, T_K, CAUSAL, PRECISION)
-        dv += tl.dot(tl.trans(p).to(do.dtype), do, input_precision=PRECISION)  # dV = Pᵀ dO
-        dp = tl.dot(do, v_t, input_precision=PRECISION)  # dP = dO Vᵀ
+        dv += tl.dot(tl.trans(p).to(do.dtype), do, input_precision=PRECISION)  # dV = Aᵀ dZ
+        dp = tl.dot(do, v_t, input_precision=PRECISION)  # dA = dZ Vᵀ
         ds = p * (dp - delta[:, None]) * scale  # softmax backward, times the score scale
-        dk += tl.dot(tl.trans(ds).to(q.dtype), q, input_precision=PRECISION)  # dK = dSᵀ Q
+        dk += tl.dot(tl.trans(ds).to(q.dtype), q, input_precision=PRECISION)  # dK = dΩᵀ Q
     out = bh * T_K * HEAD_DIM + cols[:, None] * HEAD_DIM + dims[None, :]
     tl.store(DK + out, dk.to(DK.dtype.element_ty), mask=cols[:, None] < T_K)
     tl.store(DV + out, dv.to(DV.dtype.element_ty), mask=cols[:, None] < T_K)
@@ -229,7 +229,7 @@ def _backward_dq_kernel(
     UPCAST: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
-    # one program owns BLOCK_Q queries and sums dQ = dS K over the key tiles they see
+    # one program owns BLOCK_Q queries and sums dQ = dΩ K over the key tiles they see
     bh = tl.program_id(1)
     start_q = tl.program_id(0) * BLOCK_Q
     rows = start_q + tl.arange(0, BLOCK_Q)
@@ -380,13 +380,13 @@ def triton_flash_attention(
 ) -> torch.Tensor:
     """FlashAttention forward and backward as Triton kernels, for ``(batch, heads, tokens, head_dim)``.
 
-    ``q`` is ``(batch, heads, tokens_q, d)``, ``k`` and ``v`` are
-    ``(batch, heads, tokens_k, d)``; ``d`` is 16, 32, 64 or 128; float16,
-    bfloat16 or float32. Any number of tokens: the last tile is masked.
-    ``causal=True`` aligns the mask top-left, as PyTorch does. On CUDA the
-    kernels run on the GPU; without CUDA, in Triton's interpreter on CPU
-    tensors. ``block_q`` and ``block_k`` (powers of two, at least 16) override
-    the tile sizes.
+    ``q`` is ``(batch, heads, tokens_q, head_dim)``, ``k`` and ``v`` are
+    ``(batch, heads, tokens_k, head_dim)``; ``head_dim`` (d_k = d_v) is 16,
+    32, 64 or 128; float16, bfloat16 or float32. Any number of tokens: the
+    last tile is masked. ``causal=True`` aligns the mask top-left, as PyTorch
+    does. On CUDA the kernels run on the GPU; without CUDA, in Triton's
+    interpreter on CPU tensors. ``block_q`` and ``block_k`` (powers of two, at
+    least 16) override the tile sizes.
 
     >>> q, k, v = torch.randn(3, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
     >>> expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
