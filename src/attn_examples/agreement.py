@@ -38,7 +38,11 @@ from attn_examples.device import KNOWN_DEVICES, default_device, device_available
 from attn_examples.results import AgreementRecord, Differences, Environment
 
 COLUMNS = ("cpu_f32_vs_f64", "device_f32_vs_cpu_f32", "device_f64_vs_cpu_f64")
-NOT_MEASURED = "not measured"
+COLUMN_TITLES = {
+    "cpu_f32_vs_f64": "CPU f32 vs f64",
+    "device_f32_vs_cpu_f32": "GPU f32 vs CPU f32",
+    "device_f64_vs_cpu_f64": "GPU f64 vs CPU f64",
+}
 NOT_MEASURED_YET = "not measured yet"
 # an entry counts as "different" in a by-design row when it moves by more than rounding could
 DIFFERENT_ABOVE = 1e-4
@@ -322,7 +326,8 @@ def _heading(env: Environment) -> str:
     if device == "cpu":
         why = "no GPU was available" if not env["gpu_available"] else "the command ran with `--device cpu`"
         return (
-            f"{made} on a CPU ({env['machine']}): {why}, so the GPU columns say “{NOT_MEASURED}” and hold no numbers."
+            f"{made} on a CPU ({env['machine']}): {why}, so the table compares float32 with float64 on the CPU "
+            "alone; its GPU columns appear once `python -m attn_examples agreement` runs on a GPU."
         )
     detail = f"{env.get('gpu', device)}" + (f", CUDA {env['cuda']}" if env.get("cuda") else "")
     return (
@@ -331,9 +336,12 @@ def _heading(env: Environment) -> str:
     )
 
 
+def _columns(env: Environment) -> tuple[str, ...]:
+    """The table's columns of differences: the GPU's only when a GPU was measured."""
+    return COLUMNS[:1] if str(env["device"]) == "cpu" else COLUMNS
+
+
 def _cell(record: AgreementRecord, differences: Differences, column: str, env: Environment) -> str:
-    if column != "cpu_f32_vs_f64" and str(env["device"]) == "cpu":
-        return NOT_MEASURED
     if column != "cpu_f32_vs_f64" and record.not_run:
         return f"not run: {record.not_run}"
     if column == "device_f64_vs_cpu_f64" and str(env["device"]).startswith("mps"):
@@ -356,20 +364,24 @@ def markdown_table(
     the chapter column from a chapter's page name; the site's table links
     each page under its title instead.
 
+    Without a GPU (``env`` of a CPU run) the table has no GPU columns, and its
+    heading says why.
+
     >>> env = environment("cpu")
     >>> table = markdown_table([*run("cpu", RANDOM_NUMBERS[2:]), RANDOM_NUMBERS[1]], env)
-    >>> "| not measured | not measured |" in table, table.count("not measured yet")
-    (True, 3)
+    >>> table.splitlines()[2], table.count("not measured yet")
+    ('| chapter | example | CPU f32 vs f64 | note |', 1)
     """
+    columns = _columns(env)
     lines = [
         _heading(env),
         "",
-        "| chapter | example | CPU f32 vs f64 | GPU f32 vs CPU f32 | GPU f64 vs CPU f64 | note |",
-        "|---|---|---:|---:|---:|---|",
+        "| chapter | example | " + " | ".join(COLUMN_TITLES[c] for c in columns) + " | note |",
+        "|---|---|" + "---:|" * len(columns) + "---|",
     ]
     for row in rows:
         if isinstance(row, Example):
-            cells = [NOT_MEASURED_YET] * len(COLUMNS)
+            cells = [NOT_MEASURED_YET] * len(columns)
             lines.append(_table_row(chapter_cell(row.chapter), row.name, cells, row.note))
             continue
         for part, differences in row.parts().items():
@@ -379,7 +391,7 @@ def markdown_table(
             note = row.note
             if row.differing_fraction_f32 is not None:
                 note += f" ({row.differing_fraction_f32:.0%} of the entries differ in float32)"
-            cells = [_cell(row, differences, column, env) for column in COLUMNS]
+            cells = [_cell(row, differences, column, env) for column in columns]
             lines.append(_table_row(chapter_cell(row.chapter), name, cells, note))
     return "\n".join(lines) + "\n"
 

@@ -90,6 +90,17 @@ def test_pages_with_code_offer_it_as_one_file(stem: str, lang: str) -> None:
     assert (SITE / served).read_text(encoding="utf-8") == code_file(ROOT, english, page_title(english))
 
 
+def test_every_language_names_the_site_in_its_own_words_and_credits_the_sources() -> None:
+    names, footers = {}, {}
+    for lang in LANGUAGES:
+        page = soup(built_page("index", lang))
+        names[lang] = page.select_one(".md-header__title .md-ellipsis").get_text(strip=True)
+        footers[lang] = page.select_one(".md-copyright").get_text(" ", strip=True)
+    assert len(set(names.values())) == len(LANGUAGES), names  # one name per language, none left in English
+    assert not any("attn-examples" in name for name in names.values()), names
+    assert all("Raschka" in footer and "Karpathy" in footer and "MIT" in footer for footer in footers.values())
+
+
 # strings of the theme and of Python-Markdown that mkdocs.yml or the build set in English
 ENGLISH_THEME_STRINGS = ("Switch to dark mode", "Switch to light mode", "Permanent link")
 
