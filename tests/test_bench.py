@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -209,8 +210,11 @@ def test_targets_table_compares_the_fastest_plain_version_with_sdpa() -> None:
         _record("SDPA", 256, 1.0, 1.0),
     ]
     table = targets_table(rows)
-    assert "| forward | no | 1024 | batched matmul | 1.20 (≤ 1.3) | 1.50 | not measured | not measured |" in table
-    assert "| 256 |" not in table
+    assert "| forward | no | 1024 | batched matmul | 1.20 (≤ 1.3) | 1.50 |" in table.splitlines()
+    assert "| 256 |" not in table and "Triton" not in table  # no Triton measured: no Triton columns
+    with_triton = targets_table([*rows, dataclasses.replace(rows[0], implementation="Triton", median_ms=5.0)])
+    assert with_triton.splitlines()[0].endswith("| Triton TFLOP/s (share of 989) |")
+    assert "| forward | no | 1024 | batched matmul | 1.20 (≤ 1.3) | 1.50 | 2.00 |" in with_triton
 
 
 def test_cli_says_which_line_of_a_results_file_is_malformed(tmp_path, capsys) -> None:

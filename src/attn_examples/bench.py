@@ -509,15 +509,18 @@ def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512) -> str:
 
     On the CPU: the fastest plain-PyTorch implementation against SDPA (target
     ≤ 1.3× not causal, ≤ 2.0× causal) and flash.py's peak memory against
-    SDPA's (≤ 2×). On CUDA: Triton against the fastest SDPA backend (≥ 0.8×
-    its throughput) and Triton's share of the H100's dense bf16 peak.
+    SDPA's (≤ 2×). Where Triton was measured (on CUDA), two more columns: Triton
+    against the fastest SDPA backend (≥ 0.8× its throughput) and its share of the
+    H100's dense bf16 peak.
     """
     records = list(records)
-    lines = [
-        "| mode | causal | T | fastest plain PyTorch | × SDPA (target) | flash.py MiB ÷ SDPA MiB (≤ 2) "
-        "| Triton ÷ fastest SDPA throughput (≥ 0.8) | Triton TFLOP/s (share of 989) |",
-        "|---|---|---:|---|---:|---:|---:|---:|",
-    ]
+    with_triton = any(r.implementation == "Triton" for r in records)  # its columns only when it was measured
+    header = "| mode | causal | T | fastest plain PyTorch | × SDPA (target) | flash.py MiB ÷ SDPA MiB (≤ 2) |"
+    rule = "|---|---|---:|---|---:|---:|"
+    if with_triton:
+        header += " Triton ÷ fastest SDPA throughput (≥ 0.8) | Triton TFLOP/s (share of 989) |"
+        rule += "---:|---:|"
+    lines = [header, rule]
     keys = sorted(
         {(r.mode, r.causal, r.tokens) for r in records if r.tokens >= min_tokens},
         key=lambda key: (MODES.index(key[0]), key[1], key[2]),
@@ -535,15 +538,18 @@ def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512) -> str:
             if "flash.py" in rows and sdpa.peak_extra_mib > 0
             else "—"
         )
-        sdpa_times = [r.median_ms for n, r in rows.items() if n.startswith("SDPA")]
-        triton = rows.get("Triton")
-        versus = f"{min(sdpa_times) / triton.median_ms:.2f}" if triton else "not measured"
-        share = (
-            f"{triton.tflops:.0f} ({triton.tflops / H100_BF16_DENSE_TFLOPS:.0%})"
-            if triton and triton.tflops
-            else "not measured"
-        )
-        lines.append(f"| {mode} | {'yes' if causal else 'no'} | {tokens} | {best} | {memory} | {versus} | {share} |")
+        line = f"| {mode} | {'yes' if causal else 'no'} | {tokens} | {best} | {memory} |"
+        if with_triton:
+            sdpa_times = [r.median_ms for n, r in rows.items() if n.startswith("SDPA")]
+            triton = rows.get("Triton")
+            versus = f"{min(sdpa_times) / triton.median_ms:.2f}" if triton else "—"
+            share = (
+                f"{triton.tflops:.0f} ({triton.tflops / H100_BF16_DENSE_TFLOPS:.0%})"
+                if triton and triton.tflops
+                else "—"
+            )
+            line += f" {versus} | {share} |"
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 

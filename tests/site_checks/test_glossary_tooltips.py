@@ -105,6 +105,7 @@ def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> No
             continue
         html = built_page(stem, lang).read_text(encoding="utf-8")
         article = BeautifulSoup(html, "html.parser").select_one("article")
+        running_text = BeautifulSoup(hook.split_references(str(article))[0], "html.parser")  # titles are not linked
         links = {a["href"].rsplit("#", 1)[1]: a for a in article.select("a.glossary-term")}
         for term_id, link in links.items():
             assert link["title"] == terms[term_id].definition
@@ -112,7 +113,7 @@ def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> No
         # scanning the running text as the hook does, every term it still finds was linked before
         by_name = {t.name.lower(): t for t in terms.values()}
         pattern = re.compile("|".join(hook._alternative(t.name) for t in hook.glossary_terms(DOCS, lang)), re.I)
-        for node in hook._text_nodes(article):
+        for node in hook._text_nodes(running_text):
             for match in pattern.finditer(node):
                 term = by_name[match.group(0).lower()]
                 assert term.id in links, f"{term.name!r} is used on {lang}/{stem} but not linked"
@@ -123,3 +124,18 @@ def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> No
 @pytest.mark.site
 def test_glossary_links_are_only_on_markdown_pages() -> None:
     assert "glossary-term" not in (SITE / "glossary" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_term_is_linked_in_the_references_of_any_page(lang: str) -> None:
+    linked = {}
+    for stem in PAGES:
+        page = BeautifulSoup(built_page(stem, lang).read_text(encoding="utf-8"), "html.parser")
+        heading = page.select_one("h2#references")
+        if heading is None:
+            continue
+        after = [e for e in heading.find_all_next() if e.name == "a" and "glossary-term" in (e.get("class") or [])]
+        if after:
+            linked[stem] = [a.text for a in after]
+    assert not linked, f"glossary links inside cited titles: {linked}"

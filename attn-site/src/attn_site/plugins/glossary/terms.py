@@ -21,6 +21,8 @@ _SKIP = {"a", "code", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "script", "styl
 _SKIP_CLASSES = {"arithmatex", "katex", "headerlink", "md-annotation"}
 _PRE = re.compile(r"<pre\b.*?</pre>", re.S | re.I)
 _HELD = re.compile(r'<pre data-held="(\d+)"></pre>')
+# a page's list of references cites works by their titles: nothing in it is linked
+_REFERENCES = re.compile(r'<h2 id="references"')
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,16 @@ def _text_nodes(soup: BeautifulSoup) -> list[NavigableString]:
     return nodes
 
 
+def split_references(html: str) -> tuple[str, str]:
+    """``html`` cut where its References section starts: the running text, and the references ('' if none).
+
+    >>> split_references('<p>a</p><h2 id="references">R</h2><ul><li>b</li></ul>')
+    ('<p>a</p>', '<h2 id="references">R</h2><ul><li>b</li></ul>')
+    """
+    references = _REFERENCES.search(html)
+    return (html, "") if references is None else (html[: references.start()], html[references.start() :])
+
+
 def link_terms(html: str, terms: list[Term], glossary_url: str, link_class: str = "glossary-term") -> str:
     """Turn the first use of each term in ``html`` into a link to ``glossary_url#id`` titled with its definition.
 
@@ -110,12 +122,17 @@ def link_terms(html: str, terms: list[Term], glossary_url: str, link_class: str 
 <code>attention</code>: each <a class="glossary-term" href="../glossary/#attention-head" \
 title="One of the parallel attentions.">attention head</a>.</p>'
 
-    Code blocks are left as they are, byte for byte:
+    Code blocks are left as they are, byte for byte, and so is the References section:
 
     >>> link_terms("<pre><code>attention &amp;&#32;x</code></pre><p>attention</p>", terms, "g/")
     '<pre><code>attention &amp;&#32;x</code></pre><p><a class="glossary-term" href="g/#attention" \
 title="A weighted average.">attention</a></p>'
+    >>> link_terms('<h2 id="references">R</h2><ul><li>"Attention Is All You Need"</li></ul>', terms, "g/")
+    '<h2 id="references">R</h2><ul><li>"Attention Is All You Need"</li></ul>'
     """
+    running_text, references = split_references(html)
+    if references:
+        return link_terms(running_text, terms, glossary_url, link_class) + references
     if not terms:
         return html
     held: list[str] = []  # code blocks, never linked: kept out of the parse (half of a chapter's markup)
