@@ -116,6 +116,17 @@ def test_translated_pages_carry_no_english_theme_strings(lang: str) -> None:
     assert not {url: strings for url, strings in found.items() if strings}
 
 
+# a float printed with all its binary digits (0.3400000035762787) rather than rounded
+UNROUNDED = re.compile(r"\d\.\d{7,}")
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_notebook_outputs_print_rounded_numbers(stem: str) -> None:
+    outputs = soup(built_page(stem, DEFAULT_LANGUAGE)).select(".jp-OutputArea-output")
+    unrounded = [m.group(0) for o in outputs for m in UNROUNDED.finditer(o.get_text())]
+    assert not unrounded, f"{stem} prints unrounded numbers: {unrounded[:5]}"
+
+
 @pytest.mark.parametrize("path", HTML_FILES, ids=lambda p: page_url(p))
 def test_no_page_loads_anything_from_another_host(path: Path) -> None:
     page = soup(path)
