@@ -94,11 +94,12 @@ audit: setup $(CHROMIUM) build
 	$(BIN)/pytest -n 0 -m audit
 
 # both modes up to T=1024, then the forward pass alone at T=2048 (its backward takes minutes a call on a
-# 2-core CPU), merged into one set of tables; see python -m attn_examples bench -h
+# 2-core CPU), merged into one set of tables (the site draws their chart in each language: attn_site.figures);
+# see python -m attn_examples bench -h
 bench: setup
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 32 256 512 1024 --repeats 5 --out .cache/bench/short
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 2048 --modes forward --repeats 3 --out .cache/bench/long
-	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT)
+	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT) --no-plot
 
 # every worked example on the CPU in float32 and float64 and on the device; see python -m attn_examples agreement -h
 agreement: setup

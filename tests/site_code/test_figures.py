@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from attn_examples.bench import IMPLEMENTATIONS
 from attn_examples.simple import attention_matrix, hello_shiny_sun
 from attn_site import figures
 from attn_site.i18n import LANGUAGES
@@ -20,9 +21,25 @@ def _words(svg: str) -> set[str]:
     return {html.unescape(t) for t in TEXT_OF_SVG.findall(svg)}
 
 
+MODULES = {i.name for i in IMPLEMENTATIONS if i.kind == "module"}
+
+
 def test_every_chapter_with_a_module_has_a_figure() -> None:
     chapters = {p.name.removesuffix(".en.ipynb") for p in (ROOT / "docs" / "notebooks").glob("*.en.ipynb")}
-    assert chapters == {f.name.split("/")[0] for f in figures.FIGURES}
+    assert chapters | {"benchmarks"} == {f.name.split("/")[0] for f in figures.FIGURES}
+
+
+def test_the_benchmark_chart_shows_every_measured_implementation_in_each_panel() -> None:
+    timings = figures.benchmark_timings(DOCS)
+    assert [(mode, causal) for mode, causal, _ in timings.panels] == [
+        ("forward", False),
+        ("forward", True),
+        ("forward+backward", False),
+        ("forward+backward", True),
+    ]
+    names = {curve.name for _, _, curves in timings.panels for curve in curves}
+    assert {"SDPA", "flash.py", "nn.MultiheadAttention"} <= names
+    assert all(curve.dashed == (curve.name in MODULES) for _, _, curves in timings.panels for curve in curves)
 
 
 def test_every_text_is_given_in_every_language() -> None:

@@ -24,29 +24,74 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from attn_examples.bench import IMPLEMENTATIONS, MODES
 from attn_examples.chapters import Heatmap, chapter_modules
+from attn_examples.results import BenchRecord, read_results
 from attn_site.i18n import LANGUAGES
 from attn_site.pages import figure_words
-from attn_site.plot import THEMES, attention_heatmap, heads_heatmaps, to_svg
+from attn_site.plot import THEMES, Curve, attention_heatmap, heads_heatmaps, time_chart, to_svg
 from attn_site.words import words_for
 
 DOCS = Path("docs")
+BENCHMARK_RESULTS = Path("benchmarks/cpu/results.jsonl")  # under the docs folder, written by `make bench`
 
 Text = Callable[[str], str]
 
 
 @dataclass(frozen=True)
+class Timings:
+    """Median times of the benchmarks, one panel per ``(mode, causal)``: the curves of its implementations."""
+
+    panels: tuple[tuple[str, bool, tuple[Curve, ...]], ...]
+
+
+def benchmark_timings(docs: Path = DOCS) -> Timings:
+    """The CPU benchmarks' median times, read from ``docs/benchmarks/cpu/results.jsonl`` (``make bench``).
+
+    >>> timings = benchmark_timings()
+    >>> [(mode, causal) for mode, causal, _ in timings.panels][:2]
+    [('forward', False), ('forward', True)]
+    """
+    _, records = read_results(docs / BENCHMARK_RESULTS, BenchRecord)
+    panels = []
+    for mode in MODES:
+        for causal in (False, True):
+            curves = []
+            for implementation in IMPLEMENTATIONS:
+                rows = sorted(
+                    (r for r in records if (r.implementation, r.mode, r.causal) == (implementation.name, mode, causal)),
+                    key=lambda r: r.tokens,
+                )
+                if rows:
+                    dashed = implementation.kind == "module"
+                    curves.append(
+                        Curve(implementation.name, [r.tokens for r in rows], [r.median_ms for r in rows], dashed)
+                    )
+            if curves:
+                panels.append((mode, causal, tuple(curves)))
+    return Timings(tuple(panels))
+
+
+@dataclass(frozen=True)
 class GuideFigure:
-    """One figure of a chapter: ``name`` is ``"<chapter>/<figure>"``, ``data()`` gives what it shows."""
+    """One figure of a page: ``name`` is ``"<page>/<figure>"``, ``data(docs)`` gives what it shows."""
 
     name: str
-    data: Callable[[], Heatmap]
+    data: Callable[[Path], Heatmap | Timings]
 
 
-FIGURES = tuple(
-    GuideFigure(f"{module.CHAPTER}/{name}", data)
-    for module in chapter_modules()
-    for name, data in getattr(module, "FIGURES", {}).items()
+def _chapter_figure(data: Callable[[], Heatmap]) -> Callable[[Path], Heatmap]:
+    """A chapter module's figure, which needs no file of the docs."""
+    return lambda docs: data()
+
+
+FIGURES = (
+    *(
+        GuideFigure(f"{module.CHAPTER}/{name}", _chapter_figure(data))
+        for module in chapter_modules()
+        for name, data in getattr(module, "FIGURES", {}).items()
+    ),
+    GuideFigure("benchmarks/time", benchmark_timings),
 )
 
 
@@ -124,11 +169,16 @@ def draw_svg(figure: GuideFigure, theme: str, docs: Path = DOCS) -> str:
             raise KeyError(f"no words {key!r} for the figure {figure.name!r}: add them under figures in its pages")
         return widest[key]
 
-    return to_svg(_drawn(figure.data(), text, theme))
+    return to_svg(_drawn(figure.data(docs), text, theme))
 
 
-def _drawn(heatmap: Heatmap, text: Text, theme: str):
-    """The matplotlib figure of ``heatmap`` in ``theme``, with the words of ``text``."""
+def _drawn(data: Heatmap | Timings, text: Text, theme: str):
+    """The matplotlib figure of ``data`` in ``theme``, with the words of ``text``."""
+    if isinstance(data, Timings):
+        # one word per panel (mode and mask together): each text of the SVG is one entry of the page's words
+        panels = [(text(f"{mode}-{'causal' if causal else 'full'}"), curves) for mode, causal, curves in data.panels]
+        return time_chart(panels, title=text("title"), xlabel=text("tokens"), ylabel=text("time"), theme=theme)
+    heatmap = data
     words = {"title": text("title"), "xlabel": text("key"), "ylabel": text("query"), "colorbar_label": text("weight")}
     if heatmap.hidden is not None:
         words |= {"masked_label": text("masked")}

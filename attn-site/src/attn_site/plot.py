@@ -1,8 +1,9 @@
-"""Attention weights as labelled heatmaps, for the pages' figures (needs matplotlib: the extra ``plot``).
+"""Attention weights as labelled heatmaps, and measured times as charts, for the pages' figures (needs matplotlib).
 
 ``attention_heatmap`` draws one matrix of weights with its tokens on both
 axes: queries are rows, keys are columns. ``heads_heatmaps`` draws several
-heads side by side on one colour scale. Both return a matplotlib ``Figure``
+heads side by side on one colour scale; ``time_chart`` draws the benchmarks' median times against
+the number of tokens. Each returns a matplotlib ``Figure``
 in the light or dark colours of the site; ``to_svg`` turns it into an SVG
 whose text stays text (so any script renders, and the file is small).
 """
@@ -329,6 +330,82 @@ def heads_heatmaps(
 
 
 # --8<-- [end:heads]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One implementation's median time at each number of tokens; ``dashed`` for a module (projections included)."""
+
+    name: str
+    tokens: Sequence[int]
+    milliseconds: Sequence[float]
+    dashed: bool = False
+
+
+def time_chart(
+    panels: Sequence[tuple[str, Sequence[Curve]]],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    theme: str = "light",
+):
+    """Median time against tokens, log-log, one panel per ``(panel title, curves)``, two panels a row.
+
+    One legend under the panels names every curve once; curves of the same name share their colour.
+
+    >>> fig = time_chart([("forward", [Curve("SDPA", [128, 256], [1.0, 3.5])])], xlabel="T", ylabel="ms")
+    >>> len(fig.axes), fig.axes[0].get_xscale()
+    (1, 'log')
+    """
+    from matplotlib.figure import Figure
+
+    colours = _check_theme(theme)
+    if not panels:
+        raise ValueError("time_chart needs at least one panel, got none")
+    columns = min(2, len(panels))
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(3.8 * columns, 3.0 * rows + 1.3), layout="constrained")  # page width, about 730 px
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    palette: dict[str, str] = {}
+    for curve in (c for _, curves in panels for c in curves):
+        palette.setdefault(curve.name, f"C{len(palette) % 10}")
+    for ax, (panel_title, curves) in zip(axes.flat, panels, strict=False):
+        for curve in curves:
+            ax.plot(
+                curve.tokens,
+                curve.milliseconds,
+                marker="o",
+                markersize=3,
+                linestyle="--" if curve.dashed else "-",
+                color=palette[curve.name],
+                label=curve.name,
+            )
+        ax.set(xscale="log", yscale="log")
+        ax.set_title(panel_title, color=colours.text, fontsize=10)
+        ax.grid(True, which="major", alpha=0.3, color=colours.frame)
+        ax.tick_params(colors=colours.text, which="both")
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colours.frame)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel, color=colours.text)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel, color=colours.text)
+    handles = {line.get_label(): line for ax in axes.flat for line in ax.get_lines()}
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="outside lower center",
+        ncols=3,
+        frameon=False,
+        labelcolor=colours.text,
+        fontsize=8,
+    )
+    if title:
+        fig.suptitle(title, color=colours.text)
+    return fig
 
 
 def to_svg(figure) -> str:
