@@ -3,7 +3,6 @@ definition."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +18,16 @@ TERMS = [
     hook.Term("attention", "attention", "A weighted average."),
     hook.Term("token", "词元", "一个元素。"),
 ]
+
+
+def test_a_korean_or_chinese_term_is_linked_as_a_word_of_its_own_not_inside_another() -> None:
+    terms = [hook.Term("key", "키", "Key."), hook.Term("value", "值", "Value.")]
+    korean = hook.link_terms("<p>패키지를 설치하고 키워드를 보면, 키를 비교합니다.</p>", terms, "g/")
+    assert [a.text for a in BeautifulSoup(korean, "html.parser").select("a")] == ["키"]
+    assert "패키지를" in korean and "키워드를" in korean  # not split by a link
+    chinese = hook.link_terms("<p>默认值、最大值和峰值都不是每个值向量里的值。</p>", terms, "g/")
+    linked = BeautifulSoup(chinese, "html.parser").select("a")
+    assert [a.text for a in linked] == ["值"] and "默认值" in chinese and "每个<a" in chinese
 
 
 def _links(html: str) -> list[tuple[str, str, str]]:
@@ -111,11 +120,8 @@ def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> No
             assert link["title"] == terms[term_id].definition
             assert link["href"].endswith(f"glossary/#{term_id}")
         # scanning the running text as the hook does, every term it still finds was linked before
-        by_name = {t.name.lower(): t for t in terms.values()}
-        pattern = re.compile("|".join(hook._alternative(t.name) for t in hook.glossary_terms(DOCS, lang)), re.I)
         for node in hook._text_nodes(running_text):
-            for match in pattern.finditer(node):
-                term = by_name[match.group(0).lower()]
+            for _, term in hook.term_uses(str(node), tuple(hook.glossary_terms(DOCS, lang))):
                 assert term.id in links, f"{term.name!r} is used on {lang}/{stem} but not linked"
         linked_somewhere |= set(links)
     assert len(linked_somewhere) >= len(terms) // 2, sorted(set(terms) - linked_somewhere)

@@ -6,9 +6,13 @@ every term's name in the five languages, its ``### Name { #id }`` sections the d
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from bs4 import BeautifulSoup, NavigableString
 
@@ -89,7 +93,107 @@ def glossary_terms(docs: Path, lang: str, page: str = "glossary") -> list[Term]:
 def _alternative(name: str) -> str:
     if re.search(r"[A-Za-zÀ-ỹ]", name):  # alphabetic scripts: whole words
         return rf"(?<![\w-]){re.escape(name)}(?![\w-])"
-    return re.escape(name)  # Chinese and Korean: no spaces between words
+    return re.escape(name)  # Chinese and Korean: no spaces between words (see _whole_word)
+
+
+_HANGUL = re.compile(r"[가-힣]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# what may follow a Korean noun inside its word: particles, the copula, the plural
+_KOREAN_ENDINGS = frozenset(
+    [
+        "을",
+        "를",
+        "이",
+        "가",
+        "은",
+        "는",
+        "의",
+        "와",
+        "과",
+        "에",
+        "로",
+        "으로",
+        "도",
+        "만",
+        "에서",
+        "에게",
+        "까지",
+        "부터",
+        "보다",
+        "처럼",
+        "만큼",
+        "이나",
+        "나",
+        "이며",
+        "며",
+        "이고",
+        "고",
+        "이다",
+        "입니다",
+        "인",
+        "이라는",
+        "라는",
+        "란",
+        "으로서",
+        "로서",
+        "에는",
+        "에도",
+        "에서는",
+        "으로는",
+        "로는",
+        "와의",
+        "과의",
+        "와는",
+        "과는",
+        "들",
+        "들의",
+        "들을",
+        "들이",
+        "들은",
+        "들과",
+        "들로",
+        "들에",
+    ]
+)
+
+
+@cache
+def _chinese_words(names: tuple[str, ...]) -> Any:
+    """jieba's tokenizer (the segmentation the site's Chinese search uses), the glossary's ``names`` kept whole."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    words = jieba.Tokenizer()
+    for name in names:
+        words.suggest_freq(name, tune=True)
+    return words
+
+
+def _chinese_boundaries(text: str, names: tuple[str, ...]) -> set[int]:
+    """The offsets in ``text`` where a Chinese word starts or ends."""
+    return {offset for _, start, end in _chinese_words(names).tokenize(text) for offset in (start, end)}
+
+
+def _whole_word(text: str, start: int, end: int, chinese: Callable[[], set[int]]) -> bool:
+    """Whether ``text[start:end]``, a match of a Korean or Chinese name, is a word of its own.
+
+    Korean: nothing of the same word before it, and only a particle or an ending after it ("키를",
+    not "패키지" or "키워드"). Chinese: the match starts and ends where jieba cuts the text ("值" in
+    "每个值向量", not in "默认值").
+
+    >>> _whole_word("패키지를 설치", 2, 3, set), _whole_word("키를 비교", 0, 1, set)
+    (False, True)
+    """
+    name = text[start:end]
+    if _HANGUL.search(name):
+        if start > 0 and _HANGUL.match(text[start - 1]):
+            return False
+        rest = re.match(r"[가-힣]*", text[end:])
+        return rest is None or rest.group(0) in ("", *_KOREAN_ENDINGS)
+    if _HAN.search(name):
+        boundaries = chinese()
+        return start in boundaries and end in boundaries
+    return True
 
 
 def _text_nodes(soup: BeautifulSoup) -> list[NavigableString]:
@@ -100,6 +204,27 @@ def _text_nodes(soup: BeautifulSoup) -> list[NavigableString]:
         if node.find_parent(["p", "li", "td", "dd"]) is not None:
             nodes.append(node)
     return nodes
+
+
+@cache
+def _matcher(terms: tuple[Term, ...]) -> tuple[re.Pattern[str], dict[str, Term], tuple[str, ...]]:
+    """The pattern of every name (longest first), each name's term, and the Chinese names."""
+    pattern = re.compile("|".join(_alternative(t.name) for t in terms), re.I)
+    chinese = tuple(t.name for t in terms if _HAN.search(t.name) and not _HANGUL.search(t.name))
+    return pattern, {t.name.lower(): t for t in terms}, chinese
+
+
+def term_uses(text: str, terms: tuple[Term, ...]) -> Iterator[tuple[re.Match[str], Term]]:
+    """Each use of a term in ``text``, in order: a name matched as a word of its own (``_whole_word``).
+
+    >>> [m.group(0) for m, _ in term_uses("패키지의 키를", (Term("key", "키", "Key."),))]
+    ['키']
+    """
+    pattern, by_name, chinese = _matcher(terms)
+    boundaries = cache(lambda: _chinese_boundaries(text, chinese))
+    for match in pattern.finditer(text):
+        if _whole_word(text, match.start(), match.end(), boundaries):
+            yield match, by_name[match.group(0).lower()]
 
 
 def split_references(html: str) -> tuple[str, str]:
@@ -142,13 +267,10 @@ title="A weighted average.">attention</a></p>'
         return f'<pre data-held="{len(held) - 1}"></pre>'
 
     soup = BeautifulSoup(_PRE.sub(hold, html), "html.parser")
-    by_name = {t.name.lower(): t for t in terms}
-    pattern = re.compile("|".join(_alternative(t.name) for t in terms), re.I)  # longest names first
     used: set[str] = set()
     for node in _text_nodes(soup):
         pieces, last = [], 0
-        for match in pattern.finditer(node):
-            term = by_name[match.group(0).lower()]
+        for match, term in term_uses(str(node), tuple(terms)):
             if term.id in used:
                 continue
             used.add(term.id)
