@@ -108,6 +108,7 @@ def test_the_plugin_links_in_the_language_of_the_build_and_keeps_the_result(
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> None:
     terms = {t.id: t for t in hook.glossary_terms(DOCS, lang)}
+    all_terms = tuple(hook.glossary_terms(DOCS, lang))
     linked_somewhere = set()
     for stem in PAGES:
         if stem == "glossary":
@@ -121,7 +122,7 @@ def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> No
             assert link["href"].endswith(f"glossary/#{term_id}")
         # scanning the running text as the hook does, every term it still finds was linked before
         for node in hook._text_nodes(running_text):
-            for _, term in hook.term_uses(str(node), tuple(hook.glossary_terms(DOCS, lang))):
+            for _, term in hook.term_uses(str(node), all_terms):
                 assert term.id in links, f"{term.name!r} is used on {lang}/{stem} but not linked"
         linked_somewhere |= set(links)
     assert len(linked_somewhere) >= len(terms) // 2, sorted(set(terms) - linked_somewhere)

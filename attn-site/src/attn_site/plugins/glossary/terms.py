@@ -268,9 +268,10 @@ title="A weighted average.">attention</a></p>'
 
     soup = BeautifulSoup(_PRE.sub(hold, html), "html.parser")
     used: set[str] = set()
+    all_terms = tuple(terms)  # one key of term_uses's cached matcher for the whole page
     for node in _text_nodes(soup):
         pieces, last = [], 0
-        for match, term in term_uses(str(node), tuple(terms)):
+        for match, term in term_uses(str(node), all_terms):
             if term.id in used:
                 continue
             used.add(term.id)
