@@ -148,12 +148,27 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
 
 
+# Scrolls the page to its end and back, a screen at a time, as a reader would: the browser lays out
+# each block as it nears the screen (content-visibility in extra.css, code blocks mounted lazily), so
+# that every block has been laid out once and keeps its size, and what axe reads (positions, overflow,
+# the colours behind the text) is what the reader sees; blocks no longer change size under axe's feet.
+READ_THROUGH = """async () => {
+    const frame = () => new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight) { scrollTo(0, y); await frame(); }
+    scrollTo(0, 0);
+    await frame();
+    await Promise.all(document.getAnimations().map(animation => animation.finished));  // the header's title
+}"""
+
+
 def axe_violations(page, context: str = "document") -> list[str]:
-    """The serious or critical violations axe-core finds in ``context``: ``document``, or a quoted selector.
+    """The serious or critical violations axe-core finds in ``context``: ``document``, or a quoted selector,
+    once the page has been read through (READ_THROUGH).
 
     axe-core is loaded through the DevTools protocol: the site's Content-Security-Policy refuses an
     added ``<script>``, and the page itself must not be changed to let it in.
     """
+    page.evaluate(READ_THROUGH)
     if not page.evaluate("typeof axe !== 'undefined'"):
         session = page.context.new_cdp_session(page)
         session.send("Runtime.evaluate", {"expression": AXE.read_text(encoding="utf-8")})

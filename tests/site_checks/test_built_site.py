@@ -248,3 +248,15 @@ def test_every_language_has_its_own_not_found_page(lang: str) -> None:
         soup(SITE / ("404.html" if other == DEFAULT_LANGUAGE else f"{other}/404.html")).h1.text for other in LANGUAGES
     }
     assert len(titles) == len(LANGUAGES)  # each in its own words
+
+
+def test_code_is_highlighted_without_spans_that_change_nothing() -> None:
+    """attn_site.highlight writes plain names and whitespace as text, which is invisible only as long as
+    Material draws plain names in the code's own colour and whitespace not at all, in both schemes."""
+    page = built_page("efficient-attention", DEFAULT_LANGUAGE).read_text(encoding="utf-8")
+    assert '<span class="k">def</span>' in page and not re.search(r'<span class="[nw]">', page)
+    sheets = [path.read_text(encoding="utf-8") for path in (SITE / "assets" / "stylesheets").glob("*.css")]
+    theme = "".join(sheets)
+    assert "--md-code-hl-name-color:var(--md-code-fg-color)" in theme
+    assert not re.search(r"--md-code-hl-name-color:\s*(?!var\(--md-code-fg-color\))", theme)
+    assert not re.search(r"\.highlight \.w\b", theme)

@@ -32,6 +32,8 @@ def test_each_language_indexes_its_own_pages_alone(lang: str) -> None:
     assert pages == expected  # relative to the language's root: every page of the language, and nothing else
     with_tex = [doc["location"] for doc in index["docs"] if re.search(r"\\[(\[]|\\frac|\\top", doc["text"])]
     assert with_tex == [], f"search results would show TeX: {with_tex[:5]}"
+    with_listings = [doc["location"] for doc in index["docs"] if "<pre>" in doc["text"]]
+    assert with_listings == [], f"code listings in the index (the prose and inline code alone): {with_listings[:5]}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
