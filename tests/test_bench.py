@@ -9,7 +9,16 @@ import pytest
 import torch
 
 from attn_examples import __main__ as cli
-from attn_examples.bench import IMPLEMENTATIONS, Config, PeakMemory, attention_flops, markdown_table, run, targets_table
+from attn_examples.bench import (
+    ENGLISH,
+    IMPLEMENTATIONS,
+    Config,
+    PeakMemory,
+    attention_flops,
+    markdown_table,
+    run,
+    targets_table,
+)
 from attn_examples.results import BenchRecord
 
 
@@ -199,6 +208,17 @@ def test_config_refuses_empty_selections() -> None:
 def test_config_rejects_unknown_dtype() -> None:
     with pytest.raises(ValueError, match="dtype must be one of"):
         Config(dtype="int8").check()
+
+
+def test_tables_speak_the_words_they_are_given() -> None:
+    env = {"torch": "2.x", "processor": "x86_64", "device": "cpu", "threads": 2}
+    words = {**ENGLISH, "measured": "Misurato con torch {torch} ({threads} thread), {dtype}.", "causal_no": "NO"}
+    words |= {"implementation": "IMPL", "modes": {"forward": "FWD", "forward+backward": "FWD+BWD"}}
+    rows = [_record("SDPA", 1024, 10.0, 20.0), _record("flash.py", 1024, 30.0, 30.0)]
+    table = markdown_table(rows, env, words).splitlines()
+    assert table[0] == "Misurato con torch 2.x (2 thread), float32."
+    assert table[2].startswith("**FWD, not causal**: ") and table[4].startswith("| IMPL | T=1024 |")
+    assert "| FWD | NO | 1024 | flash.py | 3.00 (≤ 1.3) | 1.50 |" in targets_table(rows, words=words)
 
 
 def test_targets_table_compares_the_fastest_plain_version_with_sdpa() -> None:

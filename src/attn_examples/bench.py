@@ -16,7 +16,7 @@ import platform
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 # isort: split
 # --8<-- [start:imports]
@@ -460,13 +460,58 @@ def run(config: Config, log: Callable[[str], None] = print) -> list[BenchRecord]
     return records
 
 
+class TableWords(TypedDict):
+    """The words of the tables, in one language: the site gives each page its own (attn/tables)."""
+
+    measured: str  # with {torch}, {where}, {device}, {threads} and {dtype}
+    heading: str  # above each table, with {mode} and {causal}
+    modes: dict[str, str]  # each of MODES
+    causal: str
+    not_causal: str
+    causal_yes: str  # the cells of the targets' column "causal"
+    causal_no: str
+    implementation: str  # the implementations keep their names: those --only takes
+    error: str
+    mode: str
+    fastest: str
+    versus_sdpa: str
+    memory_ratio: str
+    triton_versus: str
+    triton_share: str
+
+
+ENGLISH: TableWords = {
+    "measured": "Measured with torch {torch} on {where} ({device}, {threads} threads), {dtype}.",
+    "heading": "**{mode}, {causal}**: median ms (× the baseline of its kind), peak extra MiB and max |error| at the "
+    "largest T",
+    "modes": {"forward": "forward", "forward+backward": "forward+backward"},
+    "causal": "causal",
+    "not_causal": "not causal",
+    "causal_yes": "yes",
+    "causal_no": "no",
+    "implementation": "implementation",
+    "error": "error",
+    "mode": "mode",
+    "fastest": "fastest plain PyTorch",
+    "versus_sdpa": "× SDPA (target)",
+    "memory_ratio": "flash.py MiB ÷ SDPA MiB (≤ 2)",
+    "triton_versus": "Triton ÷ fastest SDPA throughput (≥ 0.8)",
+    "triton_share": "Triton TFLOP/s (share of 989)",
+}
+
+
 # --8<-- [start:report]
-def markdown_table(records: Iterable[BenchRecord], env: Environment) -> str:
+def markdown_table(records: Iterable[BenchRecord], env: Environment, words: TableWords = ENGLISH) -> str:
     """One table per (mode, causal): median time per T, and its ratio to SDPA (or nn.MultiheadAttention)."""
     records = list(records)
     lines = [
-        f"Measured with torch {env['torch']} on {env.get('gpu') or env['processor']} "
-        f"({env['device']}, {env['threads']} threads), {records[0].dtype if records else ''}."
+        words["measured"].format(
+            torch=env["torch"],
+            where=env.get("gpu") or env["processor"],
+            device=env["device"],
+            threads=env["threads"],
+            dtype=records[0].dtype if records else "",
+        )
     ]
     groups = sorted({(r.mode, r.causal) for r in records}, key=lambda g: (MODES.index(g[0]), g[1]))
     for mode, causal in groups:
@@ -474,10 +519,11 @@ def markdown_table(records: Iterable[BenchRecord], env: Environment) -> str:
         tokens = sorted({r.tokens for r in rows})
         lines += [
             "",
-            f"**{mode}, {'causal' if causal else 'not causal'}**: median ms (× the baseline of its kind), "
-            "peak extra MiB and max |error| at the largest T",
+            words["heading"].format(
+                mode=words["modes"][mode], causal=words["causal"] if causal else words["not_causal"]
+            ),
             "",
-            "| implementation | " + " | ".join(f"T={t}" for t in tokens) + " | MiB | error |",
+            f"| {words['implementation']} | " + " | ".join(f"T={t}" for t in tokens) + f" | MiB | {words['error']} |",
             "|---|" + "---:|" * (len(tokens) + 2),
         ]
         names = [i.name for i in IMPLEMENTATIONS if any(r.implementation == i.name for r in rows)]
@@ -504,7 +550,7 @@ PLAIN_PYTORCH = ("per-row loops", "batched matmul", "chunked (flash.py)", "flash
 H100_BF16_DENSE_TFLOPS = 989.0
 
 
-def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512) -> str:
+def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512, words: TableWords = ENGLISH) -> str:
     """The issue's targets, checked on ``records``: one row per (mode, causal, T ≥ ``min_tokens``).
 
     On the CPU: the fastest plain-PyTorch implementation against SDPA (target
@@ -515,10 +561,13 @@ def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512) -> str:
     """
     records = list(records)
     with_triton = any(r.implementation == "Triton" for r in records)  # its columns only when it was measured
-    header = "| mode | causal | T | fastest plain PyTorch | × SDPA (target) | flash.py MiB ÷ SDPA MiB (≤ 2) |"
+    header = (
+        f"| {words['mode']} | {words['causal']} | T | {words['fastest']} | {words['versus_sdpa']} "
+        f"| {words['memory_ratio']} |"
+    )
     rule = "|---|---|---:|---|---:|---:|"
     if with_triton:
-        header += " Triton ÷ fastest SDPA throughput (≥ 0.8) | Triton TFLOP/s (share of 989) |"
+        header += f" {words['triton_versus']} | {words['triton_share']} |"
         rule += "---:|---:|"
     lines = [header, rule]
     keys = sorted(
@@ -538,7 +587,7 @@ def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512) -> str:
             if "flash.py" in rows and sdpa.peak_extra_mib > 0
             else "—"
         )
-        line = f"| {mode} | {'yes' if causal else 'no'} | {tokens} | {best} | {memory} |"
+        line = f"| {words['modes'][mode]} | {words['causal_yes'] if causal else words['causal_no']} | {tokens} | {best} | {memory} |"
         if with_triton:
             sdpa_times = [r.median_ms for n, r in rows.items() if n.startswith("SDPA")]
             triton = rows.get("Triton")

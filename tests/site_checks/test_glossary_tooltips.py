@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, SoupStrainer
 
 from attn_site.plugins.glossary import terms as hook
 from attn_site.plugins.glossary.plugin import GlossaryPlugin
@@ -104,6 +104,12 @@ def test_the_plugin_links_in_the_language_of_the_build_and_keeps_the_result(
         assert plugin.on_page_content(html, page=other, config=config, files=_Files()) == html
 
 
+def _article(stem: str, lang: str) -> BeautifulSoup:
+    """The ``<article>`` of a built page (parsed alone: the pages' navigation is a third of their elements)."""
+    html = built_page(stem, lang).read_text(encoding="utf-8")
+    return BeautifulSoup(html, "html.parser", parse_only=SoupStrainer("article")).article
+
+
 @pytest.mark.site
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> None:
@@ -113,15 +119,16 @@ def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> No
     for stem in PAGES:
         if stem == "glossary":
             continue
-        html = built_page(stem, lang).read_text(encoding="utf-8")
-        article = BeautifulSoup(html, "html.parser").select_one("article")
-        running_text = BeautifulSoup(hook.split_references(str(article))[0], "html.parser")  # titles are not linked
+        article = _article(stem, lang)
         links = {a["href"].rsplit("#", 1)[1]: a for a in article.select("a.glossary-term")}
+        references = article.select_one("h2#references")  # the titles cited there are not linked
+        for cited in [] if references is None else [references, *references.find_next_siblings()]:
+            cited.extract()
         for term_id, link in links.items():
             assert link["title"] == terms[term_id].definition
             assert link["href"].endswith(f"glossary/#{term_id}")
         # scanning the running text as the hook does, every term it still finds was linked before
-        for node in hook._text_nodes(running_text):
+        for node in hook._text_nodes(article):
             for _, term in hook.term_uses(str(node), all_terms):
                 assert term.id in links, f"{term.name!r} is used on {lang}/{stem} but not linked"
         linked_somewhere |= set(links)
@@ -138,8 +145,7 @@ def test_glossary_links_are_only_on_markdown_pages() -> None:
 def test_no_term_is_linked_in_the_references_of_any_page(lang: str) -> None:
     linked = {}
     for stem in PAGES:
-        page = BeautifulSoup(built_page(stem, lang).read_text(encoding="utf-8"), "html.parser")
-        heading = page.select_one("h2#references")
+        heading = _article(stem, lang).select_one("h2#references")
         if heading is None:
             continue
         after = [e for e in heading.find_all_next() if e.name == "a" and "glossary-term" in (e.get("class") or [])]

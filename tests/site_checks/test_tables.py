@@ -1,5 +1,6 @@
 """The tables the site derives (attn/tables, attn_site.plugins.tables): the map of the guide on the home page,
-from the nav and the pages' front matter, and the agreement table, from the results and the chapter modules."""
+from the nav and the pages' front matter, the agreement table, from the results and the chapter modules, and
+the benchmarks' tables, from their results, in the words of each language's page."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from attn_examples.agreement import EXAMPLES, NOT_MEASURED_YET
+from attn_examples.bench import ENGLISH, IMPLEMENTATIONS
 from attn_site.pages import front_matter, included_modules
-from attn_site.plugins.tables.plugin import agreement_table, guide_map
+from attn_site.plugins.tables.plugin import agreement_table, benchmark_words, guide_map
 from attn_site.words import words_for
 from tests.site_checks.layout import DEFAULT_LANGUAGE, DOCS, LANGUAGES, NAV, NAV_TRANSLATIONS, built_page, source
 
@@ -86,3 +88,28 @@ def test_the_agreement_page_has_a_row_for_every_example() -> None:
     examples = {tr.find_all("td")[1].get_text().split(": ")[0] for tr in page.select("article table tbody tr")}
     assert {e.name.split(": ")[0] for e in EXAMPLES} <= examples
     assert "<!-- agreement-table -->" in (DOCS / "agreement.en.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_benchmarks_tables_are_in_the_language_of_their_page(lang: str) -> None:
+    words = benchmark_words(front_matter(source("benchmarks", lang)), lang, DEFAULT_LANGUAGE)
+    page = BeautifulSoup(built_page("benchmarks", lang).read_text(encoding="utf-8"), "html.parser")
+    headed = [
+        (table, [th.get_text(" ", strip=True) for th in table.select("thead th")])
+        for table in page.select("article table")
+    ]
+    targets = [(table, h) for table, h in headed if h[:2] == [words["mode"], words["causal"]]]
+    timings = [table for table, h in headed if h[0] == words["implementation"] and h[-1] == words["error"]]
+    assert len(targets) == 1 and targets[0][1][3:6] == [words["fastest"], words["versus_sdpa"], words["memory_ratio"]]
+    assert len(timings) == 4  # forward and forward+backward, with and without the causal mask
+    names = {implementation.name for implementation in IMPLEMENTATIONS}  # the names --only takes, in every language
+    assert {tr.find("td").get_text(strip=True) for table in timings for tr in table.select("tbody tr")} <= names
+    cells = {tuple(td.get_text(strip=True) for td in tr.find_all("td")[:2]) for tr in targets[0][0].select("tbody tr")}
+    assert {mode for mode, _ in cells} <= set(words["modes"].values())
+    assert {causal for _, causal in cells} == {words["causal_yes"], words["causal_no"]}
+    headings = [" ".join(p.get_text(" ").split()) for p in page.select("article p") if p.find("strong")]
+    caption = words["heading"].split("}", 2)[-1].replace("*", "").strip(" :：")  # what follows {mode} and {causal}
+    assert sum(caption in heading for heading in headings) == 4
+    if lang != DEFAULT_LANGUAGE:  # the sentences are translated (a header may keep an English term on purpose)
+        assert words["measured"] != ENGLISH["measured"] and words["heading"] != ENGLISH["heading"]

@@ -8,8 +8,13 @@ from attn_site.plugins.base import SitePluginConfig
 class TablesConfig(SitePluginConfig):
     """``map_marker``: the text a page carries where the map of the guide goes; ``agreement_marker``:
     where the agreement table goes; ``agreement_results``: the results it is made from (relative to
-    mkdocs.yml, written by ``python -m attn_examples agreement --out``)."""
+    mkdocs.yml, written by ``python -m attn_examples agreement --out``); ``benchmark_marker`` and
+    ``targets_marker``: where the benchmarks' tables and their targets go, made from
+    ``benchmark_results`` (written by ``make bench``) in the words of the page's front matter."""
 
     map_marker = c.Type(str, default="<!-- guide-map -->")
     agreement_marker = c.Type(str, default="<!-- agreement-table -->")
     agreement_results = c.Type(str, default="docs/agreement/results.jsonl")
+    benchmark_marker = c.Type(str, default="<!-- benchmark-tables -->")
+    targets_marker = c.Type(str, default="<!-- benchmark-targets -->")
+    benchmark_results = c.Type(str, default="docs/benchmarks/cpu/results.jsonl")

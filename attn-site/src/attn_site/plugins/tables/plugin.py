@@ -11,14 +11,23 @@
   (:func:`attn_examples.agreement.markdown_table`). The examples are read once per ``mkdocs``
   command: under ``mkdocs serve``, an example added meanwhile shows after a restart.
 
+- The **benchmarks' tables** (``<!-- benchmark-tables -->``) and **their targets**
+  (``<!-- benchmark-targets -->``, both on the page "benchmarks"): the records of
+  ``docs/benchmarks/cpu/results.jsonl`` (``make bench``) as :func:`attn_examples.bench.markdown_table`
+  and :func:`attn_examples.bench.targets_table` write them, in the words the page's front matter gives
+  under ``tables: benchmarks:`` (:class:`attn_examples.bench.TableWords`; English without them).
+
 The column titles of the map are the site's words (``words/<lang>.yml``, ``guide_map``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import Files
 from mkdocs.structure.nav import Navigation
@@ -27,9 +36,12 @@ from mkdocs.utils.meta import get_data
 
 from attn_site.i18n import split_source
 from attn_site.pages import included_modules
-from attn_site.plugins.base import SitePlugin, building_language
+from attn_site.plugins.base import SitePlugin, build_order, building_language
 from attn_site.plugins.tables.config import TablesConfig
 from attn_site.words import words_for
+
+if TYPE_CHECKING:
+    from attn_examples.bench import TableWords
 
 
 def page_name(page: Page) -> str:
@@ -67,6 +79,43 @@ def agreement_table(results: Path, titles: dict[str, str]) -> str:
     return agreement.markdown_table(rows, env, lambda chapter: f"[{_cell(titles.get(chapter, chapter))}]({chapter}.md)")
 
 
+def benchmark_words(meta: Mapping[str, object], lang: str, default: str) -> TableWords:
+    """The words of the benchmarks' tables that a page's front matter gives (``tables: benchmarks:``).
+
+    >>> benchmark_words({}, "en", default="en")["heading"][:21]
+    '**{mode}, {causal}**:'
+    >>> benchmark_words({"tables": {"benchmarks": {"causal_yes": "sì"}}}, "it", default="en")
+    Traceback (most recent call last):
+    ...
+    ValueError: the it page's tables: benchmarks: lacks causal, causal_no, error, fastest, ...
+    """
+    from attn_examples.bench import ENGLISH, MODES
+
+    tables = meta.get("tables")
+    words = tables.get("benchmarks") if isinstance(tables, dict) else None
+    if words is None and lang == default:
+        return ENGLISH
+    if not isinstance(words, dict):
+        raise ValueError(f"the {lang} page gives no words for its tables (front matter tables: benchmarks:)")
+    missing = sorted(set(ENGLISH) - set(words))
+    if missing:
+        raise ValueError(f"the {lang} page's tables: benchmarks: lacks {', '.join(missing[:4])}, ...")
+    extra = sorted(set(words) - set(ENGLISH))
+    modes = words["modes"]
+    if extra or not isinstance(modes, dict) or set(modes) != set(MODES):
+        raise ValueError(f"the {lang} page's tables: benchmarks: has unknown keys {extra} or modes other than {MODES}")
+    return cast("TableWords", words)
+
+
+def benchmark_tables(results: Path, words: TableWords) -> tuple[str, str]:
+    """The benchmarks' tables and their targets' table, made from ``results`` in ``words``."""
+    from attn_examples.bench import markdown_table, targets_table  # imports torch: only where the tables are
+    from attn_examples.results import BenchRecord, read_results
+
+    env, records = read_results(results, BenchRecord)
+    return markdown_table(records, env, words), targets_table(records, words=words)
+
+
 class TablesPlugin(SitePlugin):
     config_class = TablesConfig
     config: TablesConfig
@@ -91,4 +140,12 @@ class TablesPlugin(SitePlugin):
             titles = {page_name(p): str(p.title) for p in self.pages}
             results = self.root(config) / self.config.agreement_results
             markdown = markdown.replace(self.config.agreement_marker, agreement_table(results, titles))
+        if self.config.benchmark_marker in markdown or self.config.targets_marker in markdown:
+            try:
+                words = benchmark_words(page.meta, building_language(config), default=build_order(config)[0])
+            except ValueError as error:
+                raise PluginError(str(error)) from error
+            tables, targets = benchmark_tables(self.root(config) / self.config.benchmark_results, words)
+            markdown = markdown.replace(self.config.benchmark_marker, tables)
+            markdown = markdown.replace(self.config.targets_marker, targets)
         return markdown
