@@ -587,7 +587,8 @@ def targets_table(records: Iterable[BenchRecord], min_tokens: int = 512, words: 
             if "flash.py" in rows and sdpa.peak_extra_mib > 0
             else "—"
         )
-        line = f"| {words['modes'][mode]} | {words['causal_yes'] if causal else words['causal_no']} | {tokens} | {best} | {memory} |"
+        masked = words["causal_yes"] if causal else words["causal_no"]
+        line = f"| {words['modes'][mode]} | {masked} | {tokens} | {best} | {memory} |"
         if with_triton:
             sdpa_times = [r.median_ms for n, r in rows.items() if n.startswith("SDPA")]
             triton = rows.get("Triton")
