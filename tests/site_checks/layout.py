@@ -36,6 +36,13 @@ def _flat(items: list) -> list[tuple[str, str]]:
     return flat
 
 
+def _plugin_options(name: str) -> dict:
+    for plugin in _load_mkdocs_config()["plugins"]:
+        if isinstance(plugin, dict) and name in plugin:
+            return plugin[name] or {}
+    return {}
+
+
 DEFAULT_LANGUAGE = next(lang["locale"] for lang in _languages() if lang.get("default"))
 LANGUAGES = [lang["locale"] for lang in _languages()]
 TRANSLATIONS = [lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE]
@@ -58,3 +65,7 @@ def built_page(stem: str, lang: str) -> Path:
     """The HTML file a page of ``lang`` is built to (directory URLs, English at the root)."""
     prefix = SITE if lang == DEFAULT_LANGUAGE else SITE / lang
     return prefix / "index.html" if stem == "index" else prefix / stem / "index.html"
+
+
+# the glossary terms linked only on some pages (attn/glossary's only_on): term id -> page stems
+GLOSSARY_ONLY_ON: dict[str, list[str]] = _plugin_options("attn/glossary").get("only_on", {})

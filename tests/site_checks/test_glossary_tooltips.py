@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup, SoupStrainer
 
 from attn_site.plugins.glossary import terms as hook
 from attn_site.plugins.glossary.plugin import GlossaryPlugin
-from tests.site_checks.layout import DOCS, LANGUAGES, PAGES, SITE, built_page
+from tests.site_checks.layout import DOCS, GLOSSARY_ONLY_ON, LANGUAGES, PAGES, SITE, built_page
 
 TERMS = [
     hook.Term("attention-head", "attention head", "One of several attentions."),
@@ -114,11 +114,11 @@ def _article(stem: str, lang: str) -> BeautifulSoup:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> None:
     terms = {t.id: t for t in hook.glossary_terms(DOCS, lang)}
-    all_terms = tuple(hook.glossary_terms(DOCS, lang))
     linked_somewhere = set()
     for stem in PAGES:
         if stem == "glossary":
             continue
+        all_terms = tuple(hook.terms_on_page(hook.glossary_terms(DOCS, lang), stem, GLOSSARY_ONLY_ON))
         article = _article(stem, lang)
         links = {a["href"].rsplit("#", 1)[1]: a for a in article.select("a.glossary-term")}
         references = article.select_one("h2#references")  # the titles cited there are not linked
@@ -152,3 +152,17 @@ def test_no_term_is_linked_in_the_references_of_any_page(lang: str) -> None:
         if after:
             linked[stem] = [a.text for a in after]
     assert not linked, f"glossary links inside cited titles: {linked}"
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_term_kept_to_some_pages_is_linked_nowhere_else(lang: str) -> None:
+    """Encoder *memory* links on cross-attention alone, never where a page speaks of a GPU's memory."""
+    assert "memory" in GLOSSARY_ONLY_ON  # the everyday word that first linked to the wrong entry
+    for term_id, pages in GLOSSARY_ONLY_ON.items():
+        linked = {
+            stem
+            for stem in PAGES
+            if stem != "glossary" and _article(stem, lang).select(f'a[href$="glossary/#{term_id}"]')
+        }
+        assert linked == set(pages)

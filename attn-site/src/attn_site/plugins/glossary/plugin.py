@@ -4,7 +4,8 @@ On a Markdown page of the language being built, the first occurrence of each ter
 language in running text (not in code, math, links or headings) becomes a link to the glossary's
 entry (``glossary/#id``) whose ``title`` is the definition; Material's ``content.tooltips`` shows
 it on hover and keyboard focus (:mod:`.terms` reads the glossary and places the links). The
-glossary page itself and the notebooks get no links.
+glossary page itself and the notebooks get no links, and a term whose name is also an everyday word
+is linked only on the pages ``only_on`` names (mkdocs.yml).
 
 Parsing a page takes a noticeable part of a build, so each result is kept in
 ``<cache_dir>/glossary-links/``, keyed by the page's HTML, the language's glossary, the link's
@@ -25,7 +26,7 @@ from attn_site.i18n import split_source
 from attn_site.plugins.base import SitePlugin, building_language, is_first_language
 from attn_site.plugins.cache import DiskCache
 from attn_site.plugins.glossary.config import GlossaryConfig
-from attn_site.plugins.glossary.terms import Term, glossary_terms, link_terms
+from attn_site.plugins.glossary.terms import Term, glossary_terms, link_terms, terms_on_page
 
 
 class GlossaryPlugin(SitePlugin):
@@ -73,8 +74,10 @@ class GlossaryPlugin(SitePlugin):
         assert self.store is not None  # set in on_config
         lang = building_language(config)
         terms, source = self._terms(config, lang)
+        terms = terms_on_page(terms, split[0], self.config.only_on)
         glossary_url = get_relative_url(self._glossary_url(files, config, lang), page.url)
-        key = self.store.key(self.code, source, glossary_url, self.config.link_class, html)
+        linked_ids = ",".join(term.id for term in terms)
+        key = self.store.key(self.code, source, linked_ids, glossary_url, self.config.link_class, html)
         linked = self.store.read_text(key, ".html")
         if linked is None:
             linked = link_terms(html, terms, glossary_url, self.config.link_class)

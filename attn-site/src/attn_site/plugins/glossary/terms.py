@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -88,6 +88,18 @@ def glossary_terms(docs: Path, lang: str, page: str = "glossary") -> list[Term]:
         if name and row.group("id") in definitions:
             terms.append(Term(row.group("id"), name, definitions[row.group("id")]))
     return sorted(terms, key=lambda t: -len(t.name))
+
+
+def terms_on_page(terms: list[Term], page: str, only_on: Mapping[str, Sequence[str]]) -> list[Term]:
+    """The terms linked on ``page`` (a stem): all but those ``only_on`` keeps to other pages.
+
+    >>> terms = [Term("memory", "memory", "The encoder's output."), Term("key", "key", "Key.")]
+    >>> [t.id for t in terms_on_page(terms, "benchmarks", {"memory": ["cross-attention"]})]
+    ['key']
+    >>> [t.id for t in terms_on_page(terms, "cross-attention", {"memory": ["cross-attention"]})]
+    ['memory', 'key']
+    """
+    return [term for term in terms if term.id not in only_on or page in only_on[term.id]]
 
 
 def _alternative(name: str) -> str:
