@@ -113,12 +113,13 @@ def _article(stem: str, lang: str) -> BeautifulSoup:
 @pytest.mark.site
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_each_term_used_on_a_page_links_to_its_definition_there(lang: str) -> None:
-    terms = {t.id: t for t in hook.glossary_terms(DOCS, lang)}
+    glossary = hook.glossary_terms(DOCS, lang)
+    terms = {t.id: t for t in glossary}
     linked_somewhere = set()
     for stem in PAGES:
         if stem == "glossary":
             continue
-        all_terms = tuple(hook.terms_on_page(hook.glossary_terms(DOCS, lang), stem, GLOSSARY_ONLY_ON))
+        all_terms = tuple(hook.terms_on_page(glossary, stem, GLOSSARY_ONLY_ON))
         article = _article(stem, lang)
         links = {a["href"].rsplit("#", 1)[1]: a for a in article.select("a.glossary-term")}
         references = article.select_one("h2#references")  # the titles cited there are not linked
