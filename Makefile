@@ -3,7 +3,7 @@
 #   make build   set up, then build the site into site/ with --strict
 #   make test    set up (Python, npm, Chromium), build, then run the whole test suite, audits included
 #   make test-fast  set up Python alone, then only the code's tests and doctests (no site, no browser)
-#   make lint    ruff (lint and format) and mypy on the two packages and the tests
+#   make lint    ruff (lint and format) and mypy on the two packages and the tests; the translations' lint
 #   make lock    re-resolve requirements/ci.txt after a change of the requirements
 #   make audit   set up, build, then only the Lighthouse audits (one page at a time, nothing else running)
 #   make bench   set up, then time every attention implementation into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
@@ -85,6 +85,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check --quiet
 	$(BIN)/ruff format --check --quiet
 	$(BIN)/mypy
+	$(BIN)/python -m attn_site.translation_lint
 
 # the reader's code alone: the doctests of src/ and tests/test_*.py; no site build, no browser
 test-fast: $(VENV)/.installed

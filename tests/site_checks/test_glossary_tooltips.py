@@ -60,6 +60,13 @@ def test_every_language_defines_the_same_terms() -> None:
     assert all(t.name and t.definition for lang in LANGUAGES for t in hook.glossary_terms(DOCS, lang))
 
 
+def test_every_glossary_shows_the_same_table_of_names_in_five_languages() -> None:
+    """Each language's column comes from its own glossary (where its links' names are read): the others copy it."""
+    tables = {lang: hook._ROW.findall((DOCS / f"glossary.{lang}.md").read_text(encoding="utf-8")) for lang in LANGUAGES}
+    for lang, rows in tables.items():
+        assert rows == tables["en"], f"glossary.{lang}.md's table of names differs from glossary.en.md's"
+
+
 def _config(tmp_path: Path, lang: str) -> SimpleNamespace:
     """The configuration of ``lang``'s build as the plugin reads it (the i18n plugin's current language)."""
     i18n_plugin = SimpleNamespace(
@@ -102,6 +109,20 @@ def test_the_plugin_links_in_the_language_of_the_build_and_keeps_the_result(
     for src_uri in (f"glossary.{lang}.md", f"notebooks/lab.{lang}.ipynb"):
         other = SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), url=f"{prefix}x/")
         assert plugin.on_page_content(html, page=other, config=config, files=_Files()) == html
+
+
+def test_the_plugin_links_no_name_inside_the_compounds_of_the_term_base(tmp_path: Path) -> None:
+    base = tmp_path / "translation" / "zh"
+    base.mkdir(parents=True)
+    (base / "terms.yml").write_text("language: zh\nterms: []\nno_tooltip: [softmax 函数]\n", encoding="utf-8")
+    plugin = GlossaryPlugin()
+    assert not plugin.load_config({"cache_dir": str(tmp_path / "cache")})[0]
+    plugin.on_config(_config(tmp_path, "en"))
+    config = _config(tmp_path, "zh")
+    plugin.on_config(config)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="chapter.zh.md"), url="zh/chapter/")
+    linked = plugin.on_page_content("<p>softmax 函数之后，再看 softmax。</p>", page=page, config=config, files=_Files())
+    assert linked.startswith("<p>softmax 函数之后，再看 <a ") and _links(linked)[0][2] == "softmax"
 
 
 def _article(stem: str, lang: str) -> BeautifulSoup:

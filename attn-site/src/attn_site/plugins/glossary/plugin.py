@@ -5,7 +5,8 @@ language in running text (not in code, math, links or headings) becomes a link t
 entry (``glossary/#id``) whose ``title`` is the definition; Material's ``content.tooltips`` shows
 it on hover and keyboard focus (:mod:`.terms` reads the glossary and places the links). The
 glossary page itself and the notebooks get no links, and a term whose name is also an everyday word
-is linked only on the pages ``only_on`` names (mkdocs.yml).
+is linked only on the pages ``only_on`` names (mkdocs.yml). No name is linked inside the compounds
+the language's term base lists (``no_tooltip`` in ``translation/<lang>/terms.yml``).
 
 Parsing a page takes a noticeable part of a build, so each result is kept in
 ``<cache_dir>/glossary-links/``, keyed by the page's HTML, the language's glossary, the link's
@@ -27,6 +28,7 @@ from attn_site.plugins.base import SitePlugin, building_language, is_first_langu
 from attn_site.plugins.cache import DiskCache
 from attn_site.plugins.glossary.config import GlossaryConfig
 from attn_site.plugins.glossary.terms import Term, glossary_terms, link_terms, terms_on_page
+from attn_site.term_base import TERM_BASES, tooltip_exclusions
 
 
 class GlossaryPlugin(SitePlugin):
@@ -35,6 +37,7 @@ class GlossaryPlugin(SitePlugin):
 
     def __init__(self) -> None:
         self.terms: dict[str, tuple[list[Term], bytes]] = {}  # language -> its terms, and their source
+        self.never_inside: dict[str, tuple[str, ...]] = {}  # language -> compounds where no term is linked
         self.code = b""  # this package's code, which the links depend on
         self.store: DiskCache | None = None
 
@@ -44,6 +47,7 @@ class GlossaryPlugin(SitePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if self.config.enabled and is_first_language(config):
             self.terms.clear()  # the glossaries may have changed since the last build of `mkdocs serve`
+            self.never_inside.clear()
             self.code = b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
             self.store = self.cache(config, "glossary-links")
             self.store.evict()
@@ -54,6 +58,7 @@ class GlossaryPlugin(SitePlugin):
             docs = Path(config.docs_dir)
             source = (docs / f"{self.config.page}.{lang}.md").read_bytes()
             self.terms[lang] = glossary_terms(docs, lang, self.config.page), source
+            self.never_inside[lang] = tooltip_exclusions(lang, Path(config.config_file_path).parent / TERM_BASES)
         return self.terms[lang]
 
     def _glossary_url(self, files: Files, config: MkDocsConfig, lang: str) -> str:
@@ -77,9 +82,10 @@ class GlossaryPlugin(SitePlugin):
         terms = terms_on_page(terms, split[0], self.config.only_on)
         glossary_url = get_relative_url(self._glossary_url(files, config, lang), page.url)
         linked_ids = ",".join(term.id for term in terms)
-        key = self.store.key(self.code, source, linked_ids, glossary_url, self.config.link_class, html)
+        never_inside = self.never_inside[lang]
+        key = self.store.key(self.code, source, linked_ids, never_inside, glossary_url, self.config.link_class, html)
         linked = self.store.read_text(key, ".html")
         if linked is None:
-            linked = link_terms(html, terms, glossary_url, self.config.link_class)
+            linked = link_terms(html, terms, glossary_url, self.config.link_class, never_inside)
             self.store.write_text(key, linked, ".html")
         return linked

@@ -226,16 +226,23 @@ def _matcher(terms: tuple[Term, ...]) -> tuple[re.Pattern[str], dict[str, Term],
     return pattern, {t.name.lower(): t for t in terms}, chinese
 
 
-def term_uses(text: str, terms: tuple[Term, ...]) -> Iterator[tuple[re.Match[str], Term]]:
-    """Each use of a term in ``text``, in order: a name matched as a word of its own (``_whole_word``).
+def term_uses(
+    text: str, terms: tuple[Term, ...], never_inside: tuple[str, ...] = ()
+) -> Iterator[tuple[re.Match[str], Term]]:
+    """Each use of a term in ``text``, in order: a name matched as a word of its own (``_whole_word``), and
+    not inside one of the compounds ``never_inside`` (the language's term base lists them).
 
     >>> [m.group(0) for m, _ in term_uses("패키지의 키를", (Term("key", "키", "Key."),))]
     ['키']
+    >>> [m.group(0) for m, _ in term_uses("值域和值", (Term("value", "值", "Value."),), ("值域",))]
+    ['值']
     """
     pattern, by_name, chinese = _matcher(terms)
     boundaries = cache(lambda: _chinese_boundaries(text, chinese))
+    compounds = [m.span() for c in never_inside for m in re.finditer(re.escape(c), text)]
     for match in pattern.finditer(text):
-        if _whole_word(text, match.start(), match.end(), boundaries):
+        inside = any(s <= match.start() and match.end() <= e for s, e in compounds)
+        if not inside and _whole_word(text, match.start(), match.end(), boundaries):
             yield match, by_name[match.group(0).lower()]
 
 
@@ -249,7 +256,13 @@ def split_references(html: str) -> tuple[str, str]:
     return (html, "") if references is None else (html[: references.start()], html[references.start() :])
 
 
-def link_terms(html: str, terms: list[Term], glossary_url: str, link_class: str = "glossary-term") -> str:
+def link_terms(
+    html: str,
+    terms: list[Term],
+    glossary_url: str,
+    link_class: str = "glossary-term",
+    never_inside: tuple[str, ...] = (),
+) -> str:
     """Turn the first use of each term in ``html`` into a link to ``glossary_url#id`` titled with its definition.
 
     >>> terms = [Term("attention-head", "attention head", "One of the parallel attentions."),
@@ -269,7 +282,7 @@ title="A weighted average.">attention</a></p>'
     """
     running_text, references = split_references(html)
     if references:
-        return link_terms(running_text, terms, glossary_url, link_class) + references
+        return link_terms(running_text, terms, glossary_url, link_class, never_inside) + references
     if not terms:
         return html
     held: list[str] = []  # code blocks, never linked: kept out of the parse (half of a chapter's markup)
@@ -283,7 +296,7 @@ title="A weighted average.">attention</a></p>'
     all_terms = tuple(terms)  # one key of term_uses's cached matcher for the whole page
     for node in _text_nodes(soup):
         pieces, last = [], 0
-        for match, term in term_uses(str(node), all_terms):
+        for match, term in term_uses(str(node), all_terms, never_inside):
             if term.id in used:
                 continue
             used.add(term.id)
