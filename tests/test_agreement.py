@@ -14,8 +14,8 @@ from attn_examples import __main__ as cli
 from attn_examples import agreement
 from attn_examples.agreement import (
     COLUMNS,
+    ENGLISH,
     EXAMPLES,
-    NOT_MEASURED_YET,
     environment,
     format_difference,
     markdown_table,
@@ -255,7 +255,7 @@ def test_committed_results_hold_only_current_examples() -> None:
     assert set(names) <= {e.name for e in EXAMPLES}, "stale rows: run make agreement"
     added = unmeasured(records)
     table = markdown_table([*records, *added], env)
-    assert table.count(NOT_MEASURED_YET) == len(COLUMNS) * len(added)
+    assert table.count(ENGLISH["not_measured_yet"]) == len(COLUMNS) * len(added)
     for example in EXAMPLES:
         cell = example.name.replace("|", "\\|")
         assert f"| {cell}" in table, f"{example.name!r} is missing from the table"

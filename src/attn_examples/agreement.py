@@ -25,6 +25,7 @@ import platform
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 # --8<-- [start:imports]
 import torch
@@ -38,12 +39,53 @@ from attn_examples.device import KNOWN_DEVICES, default_device, device_available
 from attn_examples.results import AgreementRecord, Differences, Environment
 
 COLUMNS = ("cpu_f32_vs_f64", "device_f32_vs_cpu_f32", "device_f64_vs_cpu_f64")
-COLUMN_TITLES = {
-    "cpu_f32_vs_f64": "CPU f32 vs f64",
-    "device_f32_vs_cpu_f32": "GPU f32 vs CPU f32",
-    "device_f64_vs_cpu_f64": "GPU f64 vs CPU f64",
+
+
+class TableWords(TypedDict):
+    """The words of the agreement table, in one language: the site gives each page its own (attn/tables)."""
+
+    produced: str  # with {torch} and {date}
+    cpu_only: str  # a CPU run's heading, with {produced}, {machine} and {why}
+    no_gpu: str  # a {why}
+    cpu_chosen: str  # the other {why}
+    with_device: str  # a GPU run's heading, with {produced}, {device}, {detail} and {machine}
+    chapter: str
+    example: str
+    note: str
+    columns: dict[str, str]  # each of COLUMNS
+    not_measured_yet: str
+    not_run: str  # with {why}: a reason the example's module gives
+    no_float64: str  # with {device}
+    forward: str  # with {example}: the first of an example's two rows
+    gradients: str  # with {example}: the second
+    differing: str  # with {percent}: how many entries of a by-design row differ in float32
+    phrases: dict[str, str]  # the modules' English example names, notes and reasons → this language
+
+
+ENGLISH: TableWords = {
+    "produced": "Produced with torch {torch} on {date} (UTC)",
+    "cpu_only": "{produced} on a CPU ({machine}): {why}, so the table compares float32 with float64 on the CPU "
+    "alone; its GPU columns appear once `python -m attn_examples agreement` runs on a GPU.",
+    "no_gpu": "no GPU was available",
+    "cpu_chosen": "the command ran with `--device cpu`",
+    "with_device": "{produced}, comparing {device} ({detail}) with the CPU ({machine}); float32 matrix products at "
+    "full precision (TF32 off).",
+    "chapter": "chapter",
+    "example": "example",
+    "note": "note",
+    "columns": {
+        "cpu_f32_vs_f64": "CPU f32 vs f64",
+        "device_f32_vs_cpu_f32": "GPU f32 vs CPU f32",
+        "device_f64_vs_cpu_f64": "GPU f64 vs CPU f64",
+    },
+    "not_measured_yet": "not measured yet",
+    "not_run": "not run: {why}",
+    "no_float64": "no float64 on {device}",
+    "forward": "{example}: forward",
+    "gradients": "{example}: gradients",
+    "differing": "({percent}% of the entries differ in float32)",
+    "phrases": {},
 }
-NOT_MEASURED_YET = "not measured yet"
 # an entry counts as "different" in a by-design row when it moves by more than rounding could
 DIFFERENT_ABOVE = 1e-4
 
@@ -320,20 +362,14 @@ def format_difference(value: float | None) -> str:
     return "0" if value == 0 else f"{value:.1e}"
 
 
-def _heading(env: Environment) -> str:
+def _heading(env: Environment, words: TableWords) -> str:
     device = str(env["device"])
-    made = f"Produced with torch {env['torch']} on {env['date']} (UTC)"
+    produced = words["produced"].format(torch=env["torch"], date=env["date"])
     if device == "cpu":
-        why = "no GPU was available" if not env["gpu_available"] else "the command ran with `--device cpu`"
-        return (
-            f"{made} on a CPU ({env['machine']}): {why}, so the table compares float32 with float64 on the CPU "
-            "alone; its GPU columns appear once `python -m attn_examples agreement` runs on a GPU."
-        )
+        why = words["no_gpu"] if not env["gpu_available"] else words["cpu_chosen"]
+        return words["cpu_only"].format(produced=produced, machine=env["machine"], why=why)
     detail = f"{env.get('gpu', device)}" + (f", CUDA {env['cuda']}" if env.get("cuda") else "")
-    return (
-        f"{made}, comparing {device} ({detail}) with the CPU ({env['machine']}); "
-        "float32 matrix products at full precision (TF32 off)."
-    )
+    return words["with_device"].format(produced=produced, device=device, detail=detail, machine=env["machine"])
 
 
 def _columns(env: Environment) -> tuple[str, ...]:
@@ -341,12 +377,29 @@ def _columns(env: Environment) -> tuple[str, ...]:
     return COLUMNS[:1] if str(env["device"]) == "cpu" else COLUMNS
 
 
-def _cell(record: AgreementRecord, differences: Differences, column: str, env: Environment) -> str:
+def _cell(record: AgreementRecord, differences: Differences, column: str, env: Environment, words: TableWords) -> str:
     if column != "cpu_f32_vs_f64" and record.not_run:
-        return f"not run: {record.not_run}"
+        return words["not_run"].format(why=_say(record.not_run, words))
     if column == "device_f64_vs_cpu_f64" and str(env["device"]).startswith("mps"):
-        return "no float64 on MPS"
+        return words["no_float64"].format(device="MPS")
     return format_difference(getattr(differences, column))
+
+
+def _say(phrase: str, words: TableWords) -> str:
+    """``phrase`` (an example's name, note or reason, as its module writes it) in the words' language."""
+    return words["phrases"].get(phrase, phrase)
+
+
+def english_phrases(rows: Iterable[AgreementRecord | Example]) -> set[str]:
+    """The modules' own English in a table of ``rows``: example names, notes and reasons not to run.
+
+    >>> "torch.randn(6, 3) after torch.manual_seed(123), drawn on the CPU then moved" in english_phrases(RANDOM_NUMBERS)
+    True
+    """
+    found = set()
+    for row in rows:
+        found |= {row.name, row.note} if isinstance(row, Example) else {row.example, row.note, row.not_run or ""}
+    return found - {""}
 
 
 def _chapter_page(chapter: str) -> str:
@@ -355,14 +408,18 @@ def _chapter_page(chapter: str) -> str:
 
 
 def markdown_table(
-    rows: Iterable[AgreementRecord | Example], env: Environment, chapter_cell: Callable[[str], str] = _chapter_page
+    rows: Iterable[AgreementRecord | Example],
+    env: Environment,
+    chapter_cell: Callable[[str], str] = _chapter_page,
+    words: TableWords = ENGLISH,
 ) -> str:
-    """A heading line, then one table row per record, two where it has gradients.
+    """A heading line, then one table row per record, two where it has gradients, in ``words``.
 
     An ``Example`` among ``rows`` has no record in the run of ``env`` (it was
     added since): its row says "not measured yet". ``chapter_cell`` writes
     the chapter column from a chapter's page name; the site's table links
-    each page under its title instead.
+    each page under its title instead. The examples' names and notes are
+    the modules' English unless ``words["phrases"]`` translates them.
 
     Without a GPU (``env`` of a CPU run) the table has no GPU columns, and its
     heading says why.
@@ -373,32 +430,33 @@ def markdown_table(
     ('| chapter | example | CPU f32 vs f64 | note |', 1)
     """
     columns = _columns(env)
+    titles = [words["chapter"], words["example"], *(words["columns"][c] for c in columns), words["note"]]
     lines = [
-        _heading(env),
+        _heading(env, words),
         "",
-        "| chapter | example | " + " | ".join(COLUMN_TITLES[c] for c in columns) + " | note |",
+        "| " + " | ".join(titles) + " |",
         "|---|---|" + "---:|" * len(columns) + "---|",
     ]
     for row in rows:
         if isinstance(row, Example):
-            cells = [NOT_MEASURED_YET] * len(columns)
-            lines.append(_table_row(chapter_cell(row.chapter), row.name, cells, row.note))
+            cells = [words["not_measured_yet"]] * len(columns)
+            lines.append(_table_row(chapter_cell(row.chapter), _say(row.name, words), cells, _say(row.note, words)))
             continue
         for part, differences in row.parts().items():
-            name = row.example
+            name = _say(row.example, words)
             if row.gradients is not None:  # two rows: say which is which
-                name += ": gradients" if part == "gradients" else ": forward"
-            note = row.note
+                name = words["gradients" if part == "gradients" else "forward"].format(example=name)
+            note = _say(row.note, words)
             if row.differing_fraction_f32 is not None:
-                note += f" ({row.differing_fraction_f32:.0%} of the entries differ in float32)"
-            cells = [_cell(row, differences, column, env) for column in columns]
+                note += " " + words["differing"].format(percent=round(100 * row.differing_fraction_f32))
+            cells = [_cell(row, differences, column, env, words) for column in columns]
             lines.append(_table_row(chapter_cell(row.chapter), name, cells, note))
     return "\n".join(lines) + "\n"
 
 
 def _table_row(chapter: str, name: str, cells: Sequence[str], note: str) -> str:
     name = name.replace("|", "\\|")
-    return f"| {chapter} | {name} | " + " | ".join(cells) + f" | {note} |"
+    return f"| {chapter} | {name} | " + " | ".join(cells) + f" | {note.strip()} |"
 
 
 def unmeasured(records: Iterable[AgreementRecord], examples: Iterable[Example] = EXAMPLES) -> list[Example]:

@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 from bs4 import BeautifulSoup
 
-from attn_examples.agreement import EXAMPLES, NOT_MEASURED_YET
+from attn_examples.agreement import ENGLISH as AGREEMENT_ENGLISH
+from attn_examples.agreement import EXAMPLES
 from attn_examples.bench import ENGLISH, IMPLEMENTATIONS
 from attn_site.pages import front_matter, included_modules
 from attn_site.plugins.tables.plugin import agreement_table, benchmark_words, guide_map
@@ -58,7 +59,7 @@ def test_the_agreement_table_follows_the_nav_and_names_what_was_not_measured(tmp
     rows = [line for line in agreement_table(results, titles).splitlines() if line.startswith("| [")]
     assert rows[0].startswith(f"| [Second]({second.chapter}.md) | {second.name} | 0 |")
     first_rows = [row for row in rows if row.startswith(f"| [First]({first.chapter}.md) | {first.name}")]
-    assert len(first_rows) == 1 and f"| {NOT_MEASURED_YET} |" in first_rows[0]
+    assert len(first_rows) == 1 and f"| {AGREEMENT_ENGLISH['not_measured_yet']} |" in first_rows[0]
     assert len(rows) == len({e.name for e in EXAMPLES})
 
 

@@ -8,8 +8,10 @@
   ``docs/agreement/results.jsonl`` in the order of their chapters in the nav, each chapter under
   its title, and a "not measured yet" row for every example that a chapter module declares
   (:mod:`attn_examples.chapters`) and that run did not measure
-  (:func:`attn_examples.agreement.markdown_table`). The examples are read once per ``mkdocs``
-  command: under ``mkdocs serve``, an example added meanwhile shows after a restart.
+  (:func:`attn_examples.agreement.markdown_table`), in the words the page's front matter gives under
+  ``tables: agreement:`` (:class:`attn_examples.agreement.TableWords`, whose ``phrases`` translate the
+  modules' English example names and notes: the build stops on one it lacks). The examples are read once
+  per ``mkdocs`` command: under ``mkdocs serve``, an example added meanwhile shows after a restart.
 
 - The **benchmarks' tables** (``<!-- benchmark-tables -->``) and **their targets**
   (``<!-- benchmark-targets -->``, both on the page "benchmarks"): the records of
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -41,6 +43,7 @@ from attn_site.plugins.tables.config import TablesConfig
 from attn_site.words import words_for
 
 if TYPE_CHECKING:
+    from attn_examples.agreement import TableWords as AgreementWords
     from attn_examples.bench import TableWords
 
 
@@ -66,8 +69,9 @@ def guide_map(pages: list[Page], lang: str) -> str:
     return "\n".join(lines)
 
 
-def agreement_table(results: Path, titles: dict[str, str]) -> str:
-    """The agreement table of ``results``, its rows in the order of ``titles`` (page name → title)."""
+def agreement_table(results: Path, titles: dict[str, str], words: AgreementWords | None = None) -> str:
+    """The agreement table of ``results``, its rows in the order of ``titles`` (page name → title), in ``words``
+    (English without them); a ``ValueError`` lists the examples' names and notes ``words`` does not translate."""
     from attn_examples import agreement  # imports torch and every chapter module: only where the table is
     from attn_examples.chapters import Example
     from attn_examples.results import AgreementRecord, read_results
@@ -76,7 +80,49 @@ def agreement_table(results: Path, titles: dict[str, str]) -> str:
     order = list(titles)
     rows: list[AgreementRecord | Example] = [*records, *agreement.unmeasured(records)]
     rows.sort(key=lambda row: order.index(row.chapter) if row.chapter in order else len(order))
-    return agreement.markdown_table(rows, env, lambda chapter: f"[{_cell(titles.get(chapter, chapter))}]({chapter}.md)")
+    words = words or agreement.ENGLISH
+    untranslated = sorted(agreement.english_phrases(rows) - set(words["phrases"])) if words["phrases"] else []
+    if untranslated:
+        raise ValueError(f"tables: agreement: phrases: lacks {len(untranslated)}, e.g. {untranslated[0]!r}")
+
+    def link(chapter: str) -> str:
+        return f"[{_cell(titles.get(chapter, chapter))}]({chapter}.md)"
+
+    return agreement.markdown_table(rows, env, link, words)
+
+
+def _page_words(meta: Mapping[str, object], table: str, lang: str, english: Mapping[str, object]) -> dict[str, Any]:
+    """The words a page's front matter gives a table (``tables: <table>:``), with every key of ``english``."""
+    tables = meta.get("tables")
+    words = tables.get(table) if isinstance(tables, dict) else None
+    if not isinstance(words, dict):
+        raise ValueError(f"the {lang} page gives no words for its tables (front matter tables: {table}:)")
+    missing = sorted(set(english) - set(words))
+    if missing:
+        raise ValueError(f"the {lang} page's tables: {table}: lacks {', '.join(missing[:4])}, ...")
+    extra = sorted(set(words) - set(english))
+    if extra:
+        raise ValueError(f"the {lang} page's tables: {table}: has unknown keys {extra}")
+    return words
+
+
+def agreement_words(meta: Mapping[str, object], lang: str, default: str) -> AgreementWords:
+    """The words of the agreement table that a page's front matter gives (``tables: agreement:``).
+
+    >>> agreement_words({}, "en", default="en")["not_measured_yet"]
+    'not measured yet'
+    """
+    from attn_examples.agreement import COLUMNS, ENGLISH
+
+    tables = meta.get("tables")
+    if lang == default and not (isinstance(tables, dict) and "agreement" in tables):
+        return ENGLISH
+    words = _page_words(meta, "agreement", lang, ENGLISH)
+    if not isinstance(words["columns"], dict) or set(words["columns"]) != set(COLUMNS):
+        raise ValueError(f"the {lang} page's tables: agreement: columns: must name exactly {COLUMNS}")
+    if not isinstance(words["phrases"], dict) or not words["phrases"]:
+        raise ValueError(f"the {lang} page's tables: agreement: phrases: must translate the examples' names and notes")
+    return cast("AgreementWords", words)
 
 
 def benchmark_words(meta: Mapping[str, object], lang: str, default: str) -> TableWords:
@@ -92,18 +138,11 @@ def benchmark_words(meta: Mapping[str, object], lang: str, default: str) -> Tabl
     from attn_examples.bench import ENGLISH, MODES
 
     tables = meta.get("tables")
-    words = tables.get("benchmarks") if isinstance(tables, dict) else None
-    if words is None and lang == default:
+    if lang == default and not (isinstance(tables, dict) and "benchmarks" in tables):
         return ENGLISH
-    if not isinstance(words, dict):
-        raise ValueError(f"the {lang} page gives no words for its tables (front matter tables: benchmarks:)")
-    missing = sorted(set(ENGLISH) - set(words))
-    if missing:
-        raise ValueError(f"the {lang} page's tables: benchmarks: lacks {', '.join(missing[:4])}, ...")
-    extra = sorted(set(words) - set(ENGLISH))
-    modes = words["modes"]
-    if extra or not isinstance(modes, dict) or set(modes) != set(MODES):
-        raise ValueError(f"the {lang} page's tables: benchmarks: has unknown keys {extra} or modes other than {MODES}")
+    words = _page_words(meta, "benchmarks", lang, ENGLISH)
+    if not isinstance(words["modes"], dict) or set(words["modes"]) != set(MODES):
+        raise ValueError(f"the {lang} page's tables: benchmarks: modes: must name exactly {MODES}")
     return cast("TableWords", words)
 
 
@@ -139,13 +178,18 @@ class TablesPlugin(SitePlugin):
         if self.config.agreement_marker in markdown:
             titles = {page_name(p): str(p.title) for p in self.pages}
             results = self.root(config) / self.config.agreement_results
-            markdown = markdown.replace(self.config.agreement_marker, agreement_table(results, titles))
-        if self.config.benchmark_marker in markdown or self.config.targets_marker in markdown:
             try:
-                words = benchmark_words(page.meta, building_language(config), default=build_order(config)[0])
+                words = agreement_words(page.meta, building_language(config), default=build_order(config)[0])
+                table = agreement_table(results, titles, words)
             except ValueError as error:
                 raise PluginError(str(error)) from error
-            tables, targets = benchmark_tables(self.root(config) / self.config.benchmark_results, words)
+            markdown = markdown.replace(self.config.agreement_marker, table)
+        if self.config.benchmark_marker in markdown or self.config.targets_marker in markdown:
+            try:
+                benchmark = benchmark_words(page.meta, building_language(config), default=build_order(config)[0])
+            except ValueError as error:
+                raise PluginError(str(error)) from error
+            tables, targets = benchmark_tables(self.root(config) / self.config.benchmark_results, benchmark)
             markdown = markdown.replace(self.config.benchmark_marker, tables)
             markdown = markdown.replace(self.config.targets_marker, targets)
         return markdown
