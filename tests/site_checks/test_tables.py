@@ -15,7 +15,7 @@ from attn_examples.agreement import ENGLISH as AGREEMENT_ENGLISH
 from attn_examples.agreement import EXAMPLES
 from attn_examples.bench import ENGLISH, IMPLEMENTATIONS
 from attn_site.pages import front_matter, included_modules
-from attn_site.plugins.tables.plugin import agreement_table, benchmark_words, guide_map
+from attn_site.plugins.tables.plugin import agreement_table, agreement_words, benchmark_words, guide_map
 from attn_site.words import words_for
 from tests.site_checks.layout import DEFAULT_LANGUAGE, DOCS, LANGUAGES, NAV, NAV_TRANSLATIONS, built_page, source
 
@@ -114,3 +114,20 @@ def test_the_benchmarks_tables_are_in_the_language_of_their_page(lang: str) -> N
     assert sum(caption in heading for heading in headings) == 4
     if lang != DEFAULT_LANGUAGE:  # the sentences are translated (a header may keep an English term on purpose)
         assert words["measured"] != ENGLISH["measured"] and words["heading"] != ENGLISH["heading"]
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_agreement_table_is_in_the_language_of_its_page(lang: str) -> None:
+    words = agreement_words(front_matter(source("agreement", lang)), lang, DEFAULT_LANGUAGE)
+    page = BeautifulSoup(built_page("agreement", lang).read_text(encoding="utf-8"), "html.parser")
+    table = next(t for t in page.select("article table") if t.find("th").get_text(strip=True) == words["chapter"])
+    titles = [th.get_text(" ", strip=True) for th in table.select("thead th")]
+    assert titles == [words["chapter"], words["example"], words["columns"]["cpu_f32_vs_f64"], words["note"]]
+    names = {tr.find_all("td")[1].get_text(" ", strip=True) for tr in table.select("tbody tr")}
+    said = [words["phrases"].get(example.name, example.name) for example in EXAMPLES]
+    parts = [words[part].format(example=name) for name in said for part in ("forward", "gradients")]
+    assert names <= {*said, *parts} and len(names) >= len(said)
+    if lang != DEFAULT_LANGUAGE:  # the modules' English is translated, and so are the table's own words
+        assert sum(example.name != name for example, name in zip(EXAMPLES, said, strict=True)) > len(said) // 2
+        assert words["cpu_only"] != AGREEMENT_ENGLISH["cpu_only"] and words["chapter"] != AGREEMENT_ENGLISH["chapter"]
