@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from attn_examples import averaging, backward, causal, cross, flash, multihead, self_attention, simple
+from attn_examples import averaging, backward, causal, cross, flash, multihead, positions, self_attention, simple
 
 
 def _x(*shape: int) -> torch.Tensor:
@@ -42,8 +42,17 @@ MODULES = {
     "MultiHeadAttentionWrapper": multihead.MultiHeadAttentionWrapper(4, 2, context_length=6, num_heads=2),
     "CrossAttention": cross.CrossAttention(3, 2),
     "DataDependentHead": averaging.DataDependentHead(3, 2, context_length=6),
+    **{
+        f"PositionalMultiHeadAttention {kind}": positions.PositionalMultiHeadAttention(
+            4, 4, context_length=6, num_heads=2, positions=kind
+        )
+        for kind in positions.POSITIONS
+    },
+    "SinusoidalPositions": positions.SinusoidalPositions(4),
+    "LearnedPositions": positions.LearnedPositions(6, 4),
 }
 
+THREE_FEATURES = {"SelfAttentionV1", "SelfAttentionV2", "CausalAttention", "DataDependentHead"}  # d_in=3
 CALLS = {
     "simple.attention_scores": Call(simple.attention_scores, {"query": _x(3), "inputs": _x(4, 3)}),
     "simple.softmax": Call(simple.softmax, {"scores": _x(4)}),
@@ -79,8 +88,13 @@ CALLS = {
         lambda q, k, v: flash.chunked_attention(q, k, v, max_scores=8),
         {"q": _x(1, 2, 5, 4), "k": _x(1, 2, 6, 4), "v": _x(1, 2, 6, 3)},
     ),
+    "positions.apply_rope": Call(lambda x: positions.apply_rope(x, torch.arange(5)), {"x": _x(2, 2, 5, 4)}),
+    "positions.equivariance_gap": Call(
+        lambda x: positions.equivariance_gap(MODULES["MultiHeadAttention"], x, torch.tensor([2, 0, 1])),
+        {"x": _x(2, 3, 4)},
+    ),
     **{
-        f"{name}.forward": Call(module, {"x": _x(2, 5, 4 if name.startswith("MultiHead") else 3)})
+        f"{name}.forward": Call(module, {"x": _x(2, 5, 3 if name in THREE_FEATURES else 4)})
         for name, module in MODULES.items()
         if name != "CrossAttention"
     },
