@@ -47,8 +47,9 @@ class TermBase:
         return self.language not in ("zh", "ko")
 
     @property
-    def decimal_comma(self) -> bool:
-        """Whether ``0,5`` is how the language writes a half (so ``12,345`` reads as a decimal)."""
+    def comma_reads_as_decimal(self) -> bool:
+        """Whether a reader may take ``12,345`` for a decimal: the language does not group thousands with
+        commas (Italian and Vietnamese readers write a half ``0,5``, whatever the page's own decimals)."""
         return self.thousands != ","
 
 

@@ -233,7 +233,8 @@ def notebook_prose(path: Path) -> Prose:
 
 def words_prose(path: Path) -> Prose:
     """The strings of a words file (the site's own words and the figures' shared labels)."""
-    prose = Prose(str(path))
+    shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+    prose = Prose(str(shown))
 
     def walk(node: yaml.Node | None) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -362,7 +363,9 @@ def check_prose(prose: Prose, base: TermBase) -> list[Violation]:
             separators = set(re.findall(r"\D", match.group(0)))
             groups = match.group(0).count(next(iter(separators)))
             wrong = separators != {base.thousands}
-            if wrong and (groups > 1 or (separators == {","} and base.decimal_comma and match.group(0)[0] != "0")):
+            if wrong and (
+                groups > 1 or (separators == {","} and base.comma_reads_as_decimal and match.group(0)[0] != "0")
+            ):
                 report(number, "thousands", f"{match.group(0)!r}: group thousands with {base.thousands!r} here")
         for pattern in endings:
             for match in pattern.finditer(text):
