@@ -82,6 +82,13 @@ def test_chinese_wants_a_space_between_han_and_latin_and_none_beside_full_width_
     ]
 
 
+def test_chinese_spacing_leaves_heading_marks_and_the_space_emphasis_needs() -> None:
+    chinese = TermBase("zh", (), cjk_latin_space=True)
+    lines = ("### “is”的权重 { #is }", "1. **比较。** 衡量两种方法", "- “键”是什么")
+    assert _rules(chinese, *lines) == []
+    assert [lint.fix_line(line) for line in lines] == list(lines)
+
+
 def test_chinese_wants_full_width_punctuation_beside_han() -> None:
     chinese = TermBase("zh", (), cjk_latin_space=True)
     assert _rules(chinese, "注意力,然后权重.", "1. 列表项：(a, b)", "形状为 (batch, heads)") == [

@@ -279,11 +279,13 @@ def _spacing(line: str) -> Iterator[tuple[int, str, str]]:
             closing = [u for u in between if u.kind != "open"]
             at = opening.start if opening else closing[-1].end if closing else a.end
             yield at, "insert", f"a space between {a.text!r} and {b.text!r}".replace(_PROTECTED, "code")
-    for k, (_, unit) in enumerate(seen[1:-1], start=1):
-        before, after = seen[k - 1][1].text, seen[k + 1][1].text
-        content = all(_is_han(c) or _is_latin(c) or c in _FULL_WIDTH for c in (before, after))
-        if unit.text == " " and content and (before in _FULL_WIDTH or after in _FULL_WIDTH):
-            yield unit.start, "delete", f"no space beside {before + after!r}"
+    for k, (index, unit) in enumerate(seen[1:-1], start=1):
+        (i, a), (j, b) = seen[k - 1], seen[k + 1]
+        content = all(_is_han(c) or _is_latin(c) or c in _FULL_WIDTH for c in (a.text, b.text))
+        # a space beside emphasis or a link stays: "**比较。** 衡量" closes its bold only with it (CommonMark)
+        markup = index - i > 1 or j - index > 1
+        if unit.text == " " and content and not markup and (a.text in _FULL_WIDTH or b.text in _FULL_WIDTH):
+            yield unit.start, "delete", f"no space beside {a.text + b.text!r}"
 
 
 def _full_width(line: str) -> Iterator[tuple[int, str]]:
