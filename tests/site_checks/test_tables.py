@@ -12,8 +12,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from attn_examples.agreement import ENGLISH as AGREEMENT_ENGLISH
-from attn_examples.agreement import EXAMPLES
+from attn_examples.agreement import EXAMPLES, english_phrases
 from attn_examples.bench import ENGLISH, IMPLEMENTATIONS
+from attn_site import i18n
 from attn_site.pages import front_matter, included_modules
 from attn_site.plugins.tables.plugin import agreement_table, agreement_words, benchmark_words, guide_map
 from attn_site.words import words_for
@@ -114,6 +115,16 @@ def test_the_benchmarks_tables_are_in_the_language_of_their_page(lang: str) -> N
     assert sum(caption in heading for heading in headings) == 4
     if lang != DEFAULT_LANGUAGE:  # the sentences are translated (a header may keep an English term on purpose)
         assert words["measured"] != ENGLISH["measured"] and words["heading"] != ENGLISH["heading"]
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE])
+def test_every_translated_chapter_translates_its_example_names_and_notes(lang: str) -> None:
+    """A chapter not yet translated (python -m attn_site new-chapter) keeps its examples' English meanwhile."""
+    words = agreement_words(front_matter(source("agreement", lang)), lang, DEFAULT_LANGUAGE)
+    untranslated = {t.stem for t in i18n.status(DOCS, (lang,)) if t.suffix == ".md" and t.state == "untranslated"}
+    examples = [example for example in EXAMPLES if example.chapter not in untranslated]
+    missing = sorted(english_phrases(examples) - set(words["phrases"]))
+    assert not missing, f"docs/agreement.{lang}.md, tables: agreement: phrases: lacks {missing}"
 
 
 @pytest.mark.site

@@ -18,7 +18,7 @@ import pytest
 
 from tests.site_checks.layout import ROOT
 
-BUILT_FROM = ("docs", "src", "attn-site", "overrides", "mkdocs.yml")
+BUILT_FROM = ("docs", "src", "attn-site", "overrides", "translation", "mkdocs.yml")
 
 
 def copy_guide(copy: Path, also: Iterable[str] = ()) -> Path:
