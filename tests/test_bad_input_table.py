@@ -17,7 +17,18 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from attn_examples import averaging, backward, causal, cross, flash, multihead, positions, self_attention, simple
+from attn_examples import (
+    averaging,
+    backward,
+    causal,
+    cross,
+    flash,
+    kv_cache,
+    multihead,
+    positions,
+    self_attention,
+    simple,
+)
 
 
 def _x(*shape: int) -> torch.Tensor:
@@ -87,6 +98,16 @@ CALLS = {
     "flash.chunked_attention": Call(
         lambda q, k, v: flash.chunked_attention(q, k, v, max_scores=8),
         {"q": _x(1, 2, 5, 4), "k": _x(1, 2, 6, 4), "v": _x(1, 2, 6, 3)},
+    ),
+    "kv_cache.cached_attention": Call(
+        lambda x: kv_cache.cached_attention(
+            MODULES["PositionalMultiHeadAttention rope"], x, kv_cache.KVCache(2, 2, 2, 6)
+        ),
+        {"x": _x(2, 3, 4)},
+    ),
+    "kv_cache.KVCache.append": Call(
+        lambda keys, values: kv_cache.KVCache(1, 2, 4, 6).append(keys, values),
+        {"keys": _x(1, 2, 3, 4), "values": _x(1, 2, 3, 4)},
     ),
     "positions.apply_rope": Call(lambda x: positions.apply_rope(x, torch.arange(5)), {"x": _x(2, 2, 5, 4)}),
     "positions.equivariance_gap": Call(
