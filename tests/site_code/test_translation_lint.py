@@ -142,6 +142,17 @@ def test_notebook_lines_are_numbered_as_in_the_ipynb_file(tmp_path: Path) -> Non
     assert line == "Un livello." and "Un livello." in text.split("\n")[number - 1]
 
 
+def test_the_nav_titles_of_a_language_are_read_from_mkdocs_yml(tmp_path: Path) -> None:
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_url: !ENV [SITE_URL, null]\nplugins:\n  - i18n:\n      languages:\n        - locale: it\n"
+        "          nav_translations:\n            Home: Inizio\n        - locale: zh\n"
+        "          nav_translations:\n            Home: 首页\n",
+        encoding="utf-8",
+    )
+    assert lint.nav_prose("zh", config).lines == [(10, "首页")]
+
+
 def test_a_term_base_with_a_wrong_field_is_refused_with_its_name(tmp_path: Path) -> None:
     (tmp_path / "it").mkdir()
     entry = "  - en: layer\n    use: strato\n    gloss: sometimes\n"

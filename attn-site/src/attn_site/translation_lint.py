@@ -5,7 +5,7 @@ technical word of the guide, its rendering, the variants it replaces and whether
 beside it in brackets) and a style guide for people (``style-guide.md``). This module reads the prose of
 the language's pages (front matter included: figure and table words), of its lab notebooks' Markdown
 cells and of the site's words file, and reports what breaks the term base or the style guide's mechanical
-rules, as ``file:line: rule: message``::
+rules, as ``file:line: rule: message`` (and the titles it gives the nav in mkdocs.yml)::
 
     python -m attn_site.translation_lint          # every translation; exit status 1 on any violation
     python -m attn_site.translation_lint zh --fix # zh: write the Han/Latin spaces and full-width punctuation
@@ -250,11 +250,35 @@ def words_prose(path: Path) -> Prose:
     return prose
 
 
+def nav_prose(lang: str, config: Path) -> Prose:
+    """The titles ``lang`` gives the nav's pages (``nav_translations`` of its entry in ``config``, mkdocs.yml)."""
+    prose = Prose(str(config))
+
+    def walk(node: yaml.Node) -> None:
+        if isinstance(node, yaml.MappingNode):
+            fields = {str(key.value): value for key, value in node.value}
+            locale, titles = fields.get("locale"), fields.get("nav_translations")
+            if isinstance(locale, yaml.ScalarNode) and locale.value == lang and isinstance(titles, yaml.MappingNode):
+                prose.lines += [(value.start_mark.line + 1, str(value.value)) for _, value in titles.value]
+            for value in fields.values():
+                walk(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item)
+
+    root = yaml.compose(config.read_text(encoding="utf-8"))  # composed, not loaded: mkdocs.yml has !ENV tags
+    if root is not None:
+        walk(root)
+    return prose
+
+
 def language_files(lang: str, docs: Path = DOCS) -> list[Prose]:
-    """Every file of ``lang`` whose prose the lint reads."""
+    """Every file of ``lang`` whose prose the lint reads: pages, notebooks, the site's words, the nav's titles."""
     pages = [page_prose(p) for p in sorted(docs.glob(f"*.{lang}.md"))]
     notebooks = [notebook_prose(p) for p in sorted((docs / "notebooks").glob(f"*.{lang}.ipynb"))]
-    return [*pages, *notebooks, words_prose(words.FOLDER / f"{lang}.yml")]
+    config = docs.parent / "mkdocs.yml"
+    nav = [nav_prose(lang, config)] if config.is_file() else []
+    return [*pages, *notebooks, words_prose(words.FOLDER / f"{lang}.yml"), *nav]
 
 
 # --- the rules -----------------------------------------------------------------------------------------------
