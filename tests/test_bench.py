@@ -243,3 +243,24 @@ def test_cli_says_which_line_of_a_results_file_is_malformed(tmp_path, capsys) ->
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["bench", "--from-jsonl", str(bad), "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2 and "results.jsonl, line 2: " in capsys.readouterr().err
+
+
+def test_cli_times_generation_without_and_with_the_kv_cache(capsys) -> None:
+    assert cli.main(["bench", "--decode", "2", "5", "--batch", "1", "--repeats", "1", "--warmup", "0"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[2] == "| new tokens | tokens/s without the cache | tokens/s with the cache | × |"
+    rows = [line.split("|")[1:-1] for line in table[4:]]
+    assert [int(row[0]) for row in rows] == [2, 5] and all(float(cell) > 0 for row in rows for cell in row[1:])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--decode", "0"], "each --decode count must be a positive integer"),
+        (["--decode", "3", "--out", "x"], "no --out"),
+    ],
+)
+def test_cli_refuses_a_bad_decode_request(argv: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", *argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attn_examples.kv_cache import KVCache, cached_attention, kv_cache_bytes, kv_cache_table
+from attn_examples.kv_cache import KVCache, TinyDecoder, cached_attention, generate, kv_cache_bytes, kv_cache_table
 from attn_examples.positions import POSITIONS, PositionalMultiHeadAttention
 from tests.helpers import assert_close, randn, seeded
 
@@ -84,6 +84,19 @@ def test_each_device_steps_as_the_cpu_does(device: torch.device) -> None:
     on_device = _module("rope").float().to(device)
     steps = torch.cat([cached_attention(on_device, x[:, t : t + 1].to(device), cache) for t in range(6)], dim=1)
     assert_close(steps.cpu(), mha(x))
+
+
+def test_generating_with_the_cache_gives_the_tokens_and_logits_of_generating_without() -> None:
+    torch.manual_seed(0)
+    model = TinyDecoder(vocab=50, d_model=16, heads=2, layers=2, context_length=20).double().eval()
+    prompt = torch.randint(0, 50, (2, 5), generator=torch.Generator().manual_seed(1))
+    tokens = generate(model, prompt, 12, use_cache=True)
+    assert torch.equal(tokens, generate(model, prompt, 12, use_cache=False)) and tokens.shape == (2, 17)
+    caches = model.new_caches(2, 17)
+    stepwise = torch.cat(
+        [model(tokens[:, :5], caches)] + [model(tokens[:, t : t + 1], caches) for t in range(5, 17)], 1
+    )
+    torch.testing.assert_close(stepwise, model(tokens), rtol=0, atol=1e-10)
 
 
 def test_bytes_per_token_follow_the_formula() -> None:

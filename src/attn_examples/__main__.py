@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from attn_examples._checks import check_positive_int
 from attn_examples.bench import DTYPES, IMPLEMENTATIONS, MODES, Config
 from attn_examples.results import BenchRecord, read_results, writable_folder
 
@@ -42,6 +43,15 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         help="folder for results.jsonl, results.md and time.svg (default: print the table only)",
     )
     p.add_argument("--no-plot", action="store_true", help="skip the plot (no matplotlib needed)")
+    p.add_argument(
+        "--decode",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="time generation instead: N new tokens without and with the KV cache (a TinyDecoder of the guide's "
+        "modules; --device, --dtype, --batch, --repeats, --warmup and --threads apply)",
+    )
     p.add_argument(
         "--from-jsonl",
         type=Path,
@@ -120,8 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         config.check()
         if args.out is not None:
             writable_folder(args.out)
+        for count in args.decode or ():
+            check_positive_int("each --decode count", count)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    if args.decode is not None:
+        if args.out is not None:
+            parser.error("--decode prints its table: it takes no --out")
+        rates = bench.decode_rates(config, args.decode)
+        print(bench.decode_table(rates, bench.environment(config), config.dtype))
+        return 0
     records = bench.run(config, log=lambda line: print(line, file=sys.stderr))
     env = bench.environment(config)
     if args.out is None:

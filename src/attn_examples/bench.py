@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import math
 import platform
 from collections.abc import Iterable
@@ -653,6 +654,49 @@ def write_results(records: list[BenchRecord], env: Environment, out_dir: Path, w
         plot(records, out_dir / "time.svg")
         paths.append(out_dir / "time.svg")
     return paths
+
+
+def decode_rates(config: Config, new_tokens: Iterable[int], prompt: int = 16) -> list[tuple[int, float, float]]:
+    """Tokens per second generating each of ``new_tokens`` after a ``prompt`` of random tokens, without and
+    with the KV cache, on a ``TinyDecoder`` of the guide's modules (``config``: device, dtype, batch,
+    threads, repeats, warmup); the median of the repeats, both ways interleaved. Both ways give the same
+    tokens (``tests/test_kv_cache.py``): only the time differs."""
+    from attn_examples.kv_cache import TinyDecoder, generate
+
+    device, dtype = torch.device(config.device), DTYPES[config.dtype]
+    torch.set_num_threads(config.threads)
+    counts = list(new_tokens)
+    torch.manual_seed(0)
+    model = TinyDecoder(context_length=prompt + max(counts)).to(device=device, dtype=dtype).eval()
+    ids = torch.randint(0, 256, (config.batch, prompt), generator=torch.Generator().manual_seed(0)).to(device)
+    rates = []
+    for count in counts:
+        seconds = median_seconds(
+            {
+                "without": functools.partial(generate, model, ids, count, use_cache=False),
+                "with": functools.partial(generate, model, ids, count, use_cache=True),
+            },
+            config.repeats,
+            config.warmup,
+            device,
+        )
+        made = count * config.batch
+        rates.append((count, made / seconds["without"], made / seconds["with"]))
+    return rates
+
+
+def decode_table(rates: Iterable[tuple[int, float, float]], env: Environment, dtype: str) -> str:
+    """The decode benchmark as Markdown: tokens per second without and with the cache, and their ratio."""
+    where = env.get("gpu") or env["processor"]
+    lines = [
+        f"Measured with torch {env['torch']} on {where} ({env['device']}, {env['threads']} threads), {dtype}: "
+        "a TinyDecoder (4 layers, d_model 128, 4 heads, RoPE), greedy decoding after 16 prompt tokens.",
+        "",
+        "| new tokens | tokens/s without the cache | tokens/s with the cache | × |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {n} | {without:.0f} | {cached:.0f} | {cached / without:.1f} |" for n, without, cached in rates]
+    return "\n".join(lines)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

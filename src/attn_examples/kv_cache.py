@@ -13,6 +13,7 @@ from __future__ import annotations
 # --8<-- [start:imports]
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 # --8<-- [end:imports]
 # isort: split
@@ -109,6 +110,71 @@ def cached_attention(mha: PositionalMultiHeadAttention, x: torch.Tensor, cache: 
 
 
 # --8<-- [end:cached_forward]
+
+
+# --8<-- [start:decoder]
+class DecoderBlock(nn.Module):
+    """A layer norm, RoPE multi-head attention and a residual; then a layer norm, a two-layer MLP and a
+    residual. ``forward(x, cache)`` reads only the new tokens when the earlier ones are in ``cache``."""
+
+    def __init__(self, d_model: int, heads: int, context_length: int) -> None:
+        super().__init__()
+        self.norm_1, self.norm_2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attention = PositionalMultiHeadAttention(d_model, d_model, context_length, heads, positions="rope")
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        h = self.norm_1(x)
+        x = x + (self.attention(h) if cache is None else cached_attention(self.attention, h, cache))
+        return x + self.mlp(self.norm_2(x))
+
+
+class TinyDecoder(nn.Module):
+    """A small causal language model of the guide's modules, to time generation: token embeddings,
+    ``layers`` decoder blocks, a last layer norm, and the embeddings again as the output layer (GPT-2's
+    tied weights). ``forward(tokens)`` reads a whole sequence ``(batch, tokens)`` and returns its logits;
+    ``forward(tokens, caches)`` reads only the new tokens (``caches``: one ``KVCache`` per layer).
+    """
+
+    def __init__(
+        self, vocab: int = 256, d_model: int = 128, heads: int = 4, layers: int = 4, context_length: int = 1024
+    ):
+        super().__init__()
+        self.heads, self.head_dim = heads, d_model // heads
+        self.embedding = nn.Embedding(vocab, d_model)
+        self.blocks = nn.ModuleList(DecoderBlock(d_model, heads, context_length) for _ in range(layers))
+        self.norm = nn.LayerNorm(d_model)
+
+    def new_caches(self, batch: int, capacity: int) -> list[KVCache]:
+        weight = self.embedding.weight
+        return [
+            KVCache(batch, self.heads, self.head_dim, capacity, dtype=weight.dtype, device=weight.device)
+            for _ in self.blocks
+        ]
+
+    def forward(self, tokens: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+        x = self.embedding(tokens)
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if caches is None else caches[i])
+        return self.norm(x) @ self.embedding.weight.T
+
+
+@torch.no_grad()
+def generate(model: TinyDecoder, prompt: torch.Tensor, new_tokens: int, use_cache: bool = True) -> torch.Tensor:
+    """``prompt`` ``(batch, tokens)`` followed by ``new_tokens`` greedy tokens. Without the cache every step
+    reads the whole sequence again; with it, the prompt once, then one token per step."""
+    tokens = prompt
+    caches = model.new_caches(prompt.shape[0], prompt.shape[1] + new_tokens) if use_cache else None
+    step_input = prompt
+    for _ in range(new_tokens):
+        logits = model(step_input if use_cache else tokens, caches)
+        following = logits[:, -1].argmax(dim=-1, keepdim=True)
+        tokens = torch.cat((tokens, following), dim=1)
+        step_input = following
+    return tokens
+
+
+# --8<-- [end:decoder]
 
 
 # --8<-- [start:memory]
