@@ -40,6 +40,8 @@ def test_the_sinusoidal_table_is_the_papers_formula() -> None:
             assert table[p, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-13)
             assert table[p, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-13)
     assert sinusoidal_positions(50, 16).dtype == torch.float32
+    odd = sinusoidal_positions(50, 15, dtype=torch.float64)  # an odd size ends on a sine alone
+    assert odd.shape == (50, 15) and odd[49, 14].item() == pytest.approx(math.sin(49 / 10000 ** (14 / 15)), abs=1e-13)
 
 
 @pytest.mark.parametrize("offset", [1, 5, -3, 40])
@@ -202,7 +204,7 @@ def test_each_module_runs_on_each_device(device: torch.device, positions: str | 
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: sinusoidal_positions(4, 5), ValueError, "d_model must be even"),
+        (lambda: sinusoidal_shift(1, 5), ValueError, "d_model must be even"),
         (lambda: sinusoidal_positions(0, 4), ValueError, "num_positions must be a positive integer"),
         (lambda: sinusoidal_positions(4, 4, base=1.0), ValueError, "base must be a finite number greater than 1"),
         (lambda: sinusoidal_shift(1.5, 4), TypeError, "offset must be an integer"),

@@ -30,6 +30,8 @@ from attn_examples._checks import (
     checked_by,
     checked_methods,
 )
+from attn_examples.chapters import Example, Heatmap, Outputs, module_outputs, moved
+from attn_examples.self_attention import your_journey
 
 POSITIONS = ("sinusoidal", "learned", "rope", "alibi")  # what PositionalMultiHeadAttention takes, or None
 PAIRINGS = ("adjacent", "halves")  # how apply_rope pairs the features it rotates
@@ -40,14 +42,14 @@ def equivariance_gap(attention: Callable[[torch.Tensor], torch.Tensor], x: torch
     """The largest ``|attention(x[:, order]) − attention(x)[:, order]|``: 0, to rounding, when ``attention``
     cannot tell one order of the tokens of ``x`` (``(batch, tokens, d)``) from another.
 
-    >>> from attn_examples.multihead import MultiHeadAttention
+    >>> def attend(x):
+    ...     return F.scaled_dot_product_attention(x, x, x)
     >>> torch.manual_seed(0)
     <torch._C.Generator object at ...>
-    >>> mha = MultiHeadAttention(4, 4, context_length=5, num_heads=2, causal=False)
     >>> x, order = torch.rand(1, 5, 4), torch.tensor([4, 2, 0, 1, 3])
-    >>> equivariance_gap(mha, x, order) < 1e-6
+    >>> equivariance_gap(attend, x, order) < 1e-6
     True
-    >>> equivariance_gap(lambda x: mha(x + sinusoidal_positions(5, 4)), x, order) > 1e-2
+    >>> equivariance_gap(lambda x: attend(x + sinusoidal_positions(5, 4)), x, order) > 1e-2
     True
     """
     with torch.no_grad():
@@ -62,7 +64,8 @@ def sinusoidal_positions(
     num_positions: int, d_model: int, base: float = 10000.0, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
     """The Transformer's table ``(num_positions, d_model)``: feature pair ``i`` of position ``p`` holds
-    ``sin(p·ω_i)`` and ``cos(p·ω_i)``, with ``ω_i = base^(−2i/d_model)`` (computed in float64).
+    ``sin(p·ω_i)`` and ``cos(p·ω_i)``, with ``ω_i = base^(−2i/d_model)`` (computed in float64). An odd
+    ``d_model`` ends on a sine alone.
 
     >>> sinusoidal_positions(3, 4)
     tensor([[ 0.0000,  1.0000,  0.0000,  1.0000],
@@ -72,7 +75,7 @@ def sinusoidal_positions(
     frequencies = base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # ω_i, (d_model / 2,)
     angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * frequencies  # (positions, d_model / 2)
     table = torch.stack((angles.sin(), angles.cos()), dim=-1)  # each pair side by side: sin on even features
-    return table.flatten(-2).to(dtype)
+    return table.flatten(-2)[:, :d_model].to(dtype)
 
 
 def sinusoidal_shift(offset: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
@@ -123,6 +126,7 @@ class LearnedPositions(nn.Module):
         super().__init__()
         self.context_length = context_length
         self.table = nn.Embedding(context_length, d_model)
+        nn.init.normal_(self.table.weight, std=0.02)  # as GPT-2 starts its table: small next to token embeddings
 
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         positions = torch.arange(start, start + x.shape[-2], device=x.device)
@@ -134,10 +138,10 @@ class LearnedPositions(nn.Module):
 
 # --8<-- [start:rope]
 def rope_angles(positions: torch.Tensor, head_dim: int, base: float = 10000.0) -> torch.Tensor:
-    """The angle ``m·θ_i`` of each position ``m`` and feature pair ``i``: ``(tokens, head_dim / 2)``, float64,
-    with ``θ_i = base^(−2i/head_dim)``: the first pair turns fastest, the last slowest."""
-    frequencies = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64, device=positions.device) / head_dim)
-    return positions.to(torch.float64)[:, None] * frequencies
+    """The angle ``m·θ_i`` of each position ``m`` and feature pair ``i``: ``(tokens, head_dim / 2)``, float64 on
+    the CPU (MPS has no float64), with ``θ_i = base^(−2i/head_dim)``: the first pair turns fastest, the last slowest."""
+    frequencies = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    return positions.to("cpu", torch.float64)[:, None] * frequencies
 
 
 def apply_rope(
@@ -155,7 +159,7 @@ def apply_rope(
     """
     dtype, wide = x.dtype, torch.promote_types(x.dtype, torch.float32)  # float16 and bfloat16 turn in float32
     angles = rope_angles(positions, x.shape[-1], base)
-    cos, sin = angles.cos().to(wide), angles.sin().to(wide)
+    cos, sin = angles.cos().to(x.device, wide), angles.sin().to(x.device, wide)
     if pairing == "adjacent":
         first, second = x[..., 0::2].to(wide), x[..., 1::2].to(wide)
     else:
@@ -170,8 +174,8 @@ def apply_rope(
 def halves_to_adjacent(head_dim: int) -> torch.Tensor:
     """The order of features that turns the "halves" layout into the "adjacent" one: for every ``x``,
     ``apply_rope(x[..., order], pairing="adjacent") == apply_rope(x, pairing="halves")[..., order]``.
-    Permuting the output rows of a checkpoint's ``W_query`` and ``W_key`` (per head) this way moves it
-    from one convention to the other.
+    Permuting the output rows of a "halves" checkpoint's ``W_query`` and ``W_key`` (per head) this way
+    makes it an "adjacent" one; ``order.argsort()`` goes back.
 
     >>> halves_to_adjacent(6)
     tensor([0, 3, 1, 4, 2, 5])
@@ -305,7 +309,7 @@ class PositionalMultiHeadAttention(nn.Module):
 def _check_even(name: str, value: object) -> int:
     value = check_positive_int(name, value)
     if value % 2:
-        raise ValueError(f"{name} must be even (features come in pairs of sin and cos, or rotated pairs), got {value}")
+        raise ValueError(f"{name} must be even (the features turn in pairs), got {value}")
     return value
 
 
@@ -333,7 +337,7 @@ def _check_equivariance(attention: object, x: object, order: object) -> None:
 
 def _check_table(num_positions: object, d_model: object, base: object = 10000.0, dtype: object = None) -> None:
     check_positive_int("num_positions", num_positions)
-    _check_even("d_model", d_model)
+    check_positive_int("d_model", d_model)
     _check_base(base)
     if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
@@ -347,7 +351,7 @@ def _check_shift(offset: object, d_model: object, base: object = 10000.0) -> Non
 
 
 def _check_sinusoidal_init(self: object, d_model: object, base: object = 10000.0) -> None:
-    _check_even("d_model", d_model)
+    check_positive_int("d_model", d_model)
     _check_base(base)
 
 
@@ -424,8 +428,6 @@ def _check_positional_init(
     _check_base(base)
     if positions == "rope":
         _check_even("head_dim (d_out / num_heads), for rope", d_out // num_heads)
-    if positions == "sinusoidal":
-        _check_even("d_in, for sinusoidal positions", d_in)
 
 
 def _check_positional_forward(self: PositionalMultiHeadAttention, x: object, start: object = 0) -> None:
@@ -450,3 +452,46 @@ alibi_bias = checked_by(_check_alibi, alibi_bias)
 checked_methods(SinusoidalPositions, __init__=_check_sinusoidal_init, forward=_check_table_input)
 checked_methods(LearnedPositions, __init__=_check_learned_init, forward=_check_table_input)
 checked_methods(PositionalMultiHeadAttention, __init__=_check_positional_init, forward=_check_positional_forward)
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "positional-encoding"
+
+
+def _rope_on_journey(device: torch.device, dtype: torch.dtype) -> Outputs:
+    x = moved(your_journey()[:, :2], device, dtype)  # two features: one pair, turned by 1 radian a position
+    return {"output": {"rotated": apply_rope(x, torch.arange(6, device=device))}}
+
+
+def _positional(positions: str) -> Callable[[torch.device, torch.dtype], Outputs]:
+    def run(device: torch.device, dtype: torch.dtype) -> Outputs:
+        torch.manual_seed(123)  # as the page's example
+        mha = PositionalMultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2, positions=positions)
+        grad_out = torch.randn(1, 6, 4, generator=torch.Generator().manual_seed(0))
+        mha.to(device=device, dtype=dtype)
+        return module_outputs(mha, [moved(your_journey()[None], device, dtype)], moved(grad_out, device, dtype))
+
+    return run
+
+
+AGREEMENT = (
+    Example(CHAPTER, 'apply_rope on two features of "Your journey starts with one step"', _rope_on_journey),
+    Example(CHAPTER, "PositionalMultiHeadAttention, RoPE, 2 heads", _positional("rope")),
+    Example(CHAPTER, "PositionalMultiHeadAttention, ALiBi, 2 heads", _positional("alibi")),
+)
+
+
+def _sinusoidal_figure() -> Heatmap:
+    table = sinusoidal_positions(16, 16)
+    return Heatmap(table, [str(p) for p in range(16)], [str(i) for i in range(16)], signed=True, annotate=False)
+
+
+def _rope_scores_figure() -> Heatmap:
+    vector = torch.ones(16)  # the same query and key at every position: what is left is the positions
+    rotated = apply_rope(vector.expand(12, 16), torch.arange(12))
+    labels = [str(p) for p in range(12)]
+    return Heatmap(rotated @ rotated.T / 16, labels, signed=True, annotate=False)
+
+
+FIGURES = {"sinusoidal": _sinusoidal_figure, "rope-scores": _rope_scores_figure}
