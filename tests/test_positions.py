@@ -219,6 +219,7 @@ def test_each_module_runs_on_each_device(device: torch.device, positions: str | 
         (lambda: PositionalMultiHeadAttention(4, 6, 8, 2, positions="rope"), ValueError, "head_dim .* must be even"),
         (lambda: PositionalMultiHeadAttention(4, 6, 8, 4), ValueError, "d_out must be divisible by num_heads"),
         (lambda: LearnedPositions(4, 2)(torch.zeros(1, 2, 3)), ValueError, "d_model=2 features"),
+        (lambda: PositionalMultiHeadAttention(4, 4, 6, 2).heads(torch.zeros(1, 3, 5)), ValueError, "d_in=4 features"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error: type[Exception], message: str) -> None:

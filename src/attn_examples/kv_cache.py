@@ -25,7 +25,7 @@ from attn_examples._checks import (
     checked_by,
     checked_methods,
 )
-from attn_examples.positions import PositionalMultiHeadAttention, apply_rope
+from attn_examples.positions import PositionalMultiHeadAttention
 
 
 # --8<-- [start:cache]
@@ -90,14 +90,7 @@ def cached_attention(mha: PositionalMultiHeadAttention, x: torch.Tensor, cache: 
     to every cached key up to their own position. A prompt goes in at once, then one token per step.
     """
     start, new = len(cache), x.shape[1]
-    if mha.table is not None:
-        x = mha.table(x, start)
-    queries = mha._split_heads(mha.W_query(x))
-    keys = mha._split_heads(mha.W_key(x))
-    values = mha._split_heads(mha.W_value(x))
-    if mha.positions == "rope":
-        where = torch.arange(start, start + new, device=x.device)
-        queries, keys = apply_rope(queries, where, mha.base), apply_rope(keys, where, mha.base)
+    queries, keys, values = mha.heads(x, start)  # the new tokens' own, their positions continuing from the cache
     keys, values = cache.append(keys, values)
     allowed = mha.allowed[start : start + new, : start + new]  # the new queries' rows of the causal mask
     if mha.positions == "alibi":

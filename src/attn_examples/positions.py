@@ -279,16 +279,22 @@ class PositionalMultiHeadAttention(nn.Module):
         batch, tokens, _ = t.shape
         return t.view(batch, tokens, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+    def heads(self, x: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The queries, keys and values of the tokens ``x``, numbered from ``start``, with their positions:
+        ``(batch, heads, tokens, head_dim)`` each."""
         if self.table is not None:
             x = self.table(x, start)
-        batch, tokens, _ = x.shape
         queries = self._split_heads(self.W_query(x))
         keys = self._split_heads(self.W_key(x))
         values = self._split_heads(self.W_value(x))
         if self.positions == "rope":
-            where = torch.arange(start, start + tokens, device=x.device)
+            where = torch.arange(start, start + x.shape[1], device=x.device)
             queries, keys = apply_rope(queries, where, self.base), apply_rope(keys, where, self.base)
+        return queries, keys, values
+
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        batch, tokens, _ = x.shape
+        queries, keys, values = self.heads(x, start)
         dropout_p = self.dropout_p if self.training else 0.0
         if self.positions == "alibi":  # biases of distances alone: the same from any start
             hidden = ~self.allowed[:tokens, :tokens]
@@ -451,7 +457,12 @@ alibi_slopes = checked_by(_check_alibi, alibi_slopes)
 alibi_bias = checked_by(_check_alibi, alibi_bias)
 checked_methods(SinusoidalPositions, __init__=_check_sinusoidal_init, forward=_check_table_input)
 checked_methods(LearnedPositions, __init__=_check_learned_init, forward=_check_table_input)
-checked_methods(PositionalMultiHeadAttention, __init__=_check_positional_init, forward=_check_positional_forward)
+checked_methods(
+    PositionalMultiHeadAttention,
+    __init__=_check_positional_init,
+    heads=_check_positional_forward,
+    forward=_check_positional_forward,
+)
 
 
 # What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
