@@ -24,6 +24,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -187,25 +188,26 @@ def _markdown_lines(text: str, first_line: int) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
+def _yaml_strings(node: yaml.Node | None, first_line: int, skipped: tuple[str, ...] = ()) -> Iterator[tuple[int, str]]:
+    """The string scalars under ``node`` (composed YAML), each with its line, the YAML's first line being
+    ``first_line`` of its file; values of a key in ``skipped`` are left out."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if str(key.value) not in skipped:
+                yield from _yaml_strings(value, first_line, skipped)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _yaml_strings(item, first_line, skipped)
+    elif isinstance(node, yaml.ScalarNode) and node.tag.endswith(":str"):
+        yield node.start_mark.line + first_line, str(node.value)
+
+
 def _front_matter(text: str) -> tuple[list[tuple[int, str]], str, int]:
     """The prose strings of a page's front matter, the body, and the body's first line."""
     if not text.startswith("---\n"):
         return [], text, 1
     end = text.index("\n---\n", 3)
-    node = yaml.compose(text[4 : end + 1])
-    strings: list[tuple[int, str]] = []
-
-    def walk(node: yaml.Node | None, key: str = "") -> None:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                walk(v, str(k.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                walk(item, key)
-        elif isinstance(node, yaml.ScalarNode) and key != "translated_from" and node.tag.endswith(":str"):
-            strings.append((node.start_mark.line + 2, str(node.value)))
-
-    walk(node)
+    strings = list(_yaml_strings(yaml.compose(text[4 : end + 1]), 2, skipped=("translated_from",)))
     return strings, text[end + 5 :], text[: end + 5].count("\n") + 1
 
 
@@ -234,20 +236,7 @@ def notebook_prose(path: Path) -> Prose:
 def words_prose(path: Path) -> Prose:
     """The strings of a words file (the site's own words and the figures' shared labels)."""
     shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-    prose = Prose(str(shown))
-
-    def walk(node: yaml.Node | None) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for _, value in node.value:
-                walk(value)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                walk(item)
-        elif isinstance(node, yaml.ScalarNode) and node.tag.endswith(":str"):
-            prose.lines.append((node.start_mark.line + 1, str(node.value)))
-
-    walk(yaml.compose(path.read_text(encoding="utf-8")))
-    return prose
+    return Prose(str(shown), list(_yaml_strings(yaml.compose(path.read_text(encoding="utf-8")), 1)))
 
 
 def nav_prose(lang: str, config: Path) -> Prose:
@@ -258,8 +247,8 @@ def nav_prose(lang: str, config: Path) -> Prose:
         if isinstance(node, yaml.MappingNode):
             fields = {str(key.value): value for key, value in node.value}
             locale, titles = fields.get("locale"), fields.get("nav_translations")
-            if isinstance(locale, yaml.ScalarNode) and locale.value == lang and isinstance(titles, yaml.MappingNode):
-                prose.lines += [(value.start_mark.line + 1, str(value.value)) for _, value in titles.value]
+            if isinstance(locale, yaml.ScalarNode) and locale.value == lang:
+                prose.lines += _yaml_strings(titles, 1)
             for value in fields.values():
                 walk(value)
         elif isinstance(node, yaml.SequenceNode):
@@ -343,18 +332,26 @@ def _gloss_key(content: str, base: TermBase) -> tuple[str, TermEntry | None] | N
     return None
 
 
+@cache
+def _patterns(
+    base: TermBase,
+) -> tuple[list[re.Pattern[str]], list[tuple[TermEntry, re.Pattern[str]]], list[re.Pattern[str]]]:
+    """The term base's patterns, compiled once for all of a language's files: accepted renderings, forbidden
+    variants (whole words in alphabetic languages) with their entry, spoken endings."""
+    uses = [re.compile(re.escape(form), re.I) for term in base.terms for form in term.use]
+    variants = [
+        (term, re.compile(rf"(?<!\w){re.escape(v)}(?!\w)" if base.whole_words else re.escape(v), re.I))
+        for term in base.terms
+        for v in term.forbidden
+    ]
+    return uses, variants, [re.compile(e) for e in base.spoken_endings]
+
+
 def check_prose(prose: Prose, base: TermBase) -> list[Violation]:
     """Every violation of ``base`` and of its language's mechanical style rules in ``prose``."""
     found: list[Violation] = []
     first_gloss: dict[str, int] = {}
-    flags = re.I
-    uses = [re.compile(re.escape(form), flags) for term in base.terms for form in term.use]
-    variants = [
-        (term, re.compile(rf"(?<!\w){re.escape(v)}(?!\w)" if base.whole_words else re.escape(v), flags))
-        for term in base.terms
-        for v in term.forbidden
-    ]
-    endings = [re.compile(e) for e in base.spoken_endings]
+    uses, variants, endings = _patterns(base)
 
     def report(line: int, rule: str, message: str) -> None:
         found.append(Violation(prose.path, line, rule, message))
