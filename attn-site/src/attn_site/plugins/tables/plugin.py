@@ -89,10 +89,15 @@ def agreement_table(results: Path, titles: dict[str, str], words: AgreementWords
     return agreement.markdown_table(rows, env, link, words)
 
 
-def _page_words(meta: Mapping[str, object], table: str, lang: str, english: Mapping[str, object]) -> dict[str, Any]:
-    """The words a page's front matter gives a table (``tables: <table>:``), with every key of ``english``."""
+def _page_words(
+    meta: Mapping[str, object], table: str, lang: str, default: str, english: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The words a page's front matter gives a table (``tables: <table>:``), with every key of ``english``;
+    ``english`` itself on a page of the default language that gives none."""
     tables = meta.get("tables")
     words = tables.get(table) if isinstance(tables, dict) else None
+    if words is None and lang == default:
+        return english
     if not isinstance(words, dict):
         raise ValueError(f"the {lang} page gives no words for its tables (front matter tables: {table}:)")
     missing = sorted(set(english) - set(words))
@@ -112,10 +117,9 @@ def agreement_words(meta: Mapping[str, object], lang: str, default: str) -> Agre
     """
     from attn_examples.agreement import COLUMNS, ENGLISH
 
-    tables = meta.get("tables")
-    if lang == default and not (isinstance(tables, dict) and "agreement" in tables):
+    words = _page_words(meta, "agreement", lang, default, ENGLISH)
+    if words is ENGLISH:
         return ENGLISH
-    words = _page_words(meta, "agreement", lang, ENGLISH)
     if not isinstance(words["columns"], dict) or set(words["columns"]) != set(COLUMNS):
         raise ValueError(f"the {lang} page's tables: agreement: columns: must name exactly {COLUMNS}")
     if not isinstance(words["phrases"], dict) or not words["phrases"]:
@@ -135,10 +139,9 @@ def benchmark_words(meta: Mapping[str, object], lang: str, default: str) -> Tabl
     """
     from attn_examples.bench import ENGLISH, MODES
 
-    tables = meta.get("tables")
-    if lang == default and not (isinstance(tables, dict) and "benchmarks" in tables):
+    words = _page_words(meta, "benchmarks", lang, default, ENGLISH)
+    if words is ENGLISH:
         return ENGLISH
-    words = _page_words(meta, "benchmarks", lang, ENGLISH)
     if not isinstance(words["modes"], dict) or set(words["modes"]) != set(MODES):
         raise ValueError(f"the {lang} page's tables: benchmarks: modes: must name exactly {MODES}")
     return cast("TableWords", words)
@@ -170,21 +173,21 @@ class TablesPlugin(SitePlugin):
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
             return markdown
+        lang, default = building_language(config), build_order(config)[0]
         if self.config.map_marker in markdown:
             listed = [p for p in self.pages if p.file.src_uri.endswith(".md") and p.file != page.file]
-            markdown = markdown.replace(self.config.map_marker, guide_map(listed, building_language(config)))
+            markdown = markdown.replace(self.config.map_marker, guide_map(listed, lang))
         if self.config.agreement_marker in markdown:
             titles = {page_name(p): str(p.title) for p in self.pages}
             results = self.root(config) / self.config.agreement_results
             try:
-                words = agreement_words(page.meta, building_language(config), default=build_order(config)[0])
-                table = agreement_table(results, titles, words)
+                table = agreement_table(results, titles, agreement_words(page.meta, lang, default))
             except ValueError as error:
                 raise PluginError(str(error)) from error
             markdown = markdown.replace(self.config.agreement_marker, table)
         if self.config.benchmark_marker in markdown or self.config.targets_marker in markdown:
             try:
-                benchmark = benchmark_words(page.meta, building_language(config), default=build_order(config)[0])
+                benchmark = benchmark_words(page.meta, lang, default)
             except ValueError as error:
                 raise PluginError(str(error)) from error
             tables, targets = benchmark_tables(self.root(config) / self.config.benchmark_results, benchmark)
