@@ -6,7 +6,8 @@
 #   make lint    ruff (lint and format) and mypy on the two packages and the tests; the translations' lint
 #   make lock    re-resolve requirements/ci.txt after a change of the requirements
 #   make audit   set up, build, then only the Lighthouse audits (one page at a time, nothing else running)
-#   make bench   set up, then time every attention implementation into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
+#   make bench   set up, then time every attention implementation, and generation with and without the KV cache,
+#                into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
 #   make agreement  set up, then compare every example on CPU vs GPU and float32 vs float64 into docs/agreement (AGREEMENT_OPTS)
 
 PYTHON ?= python3
@@ -101,6 +102,7 @@ bench: setup
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 32 256 512 1024 --repeats 5 --out .cache/bench/short
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 2048 --modes forward --repeats 3 --out .cache/bench/long
 	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT) --no-plot
+	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 8 32 128 512 --repeats 5 --out $(BENCH_OUT)
 
 # every worked example on the CPU in float32 and float64 and on the device; see python -m attn_examples agreement -h
 agreement: setup

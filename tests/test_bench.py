@@ -19,7 +19,7 @@ from attn_examples.bench import (
     run,
     targets_table,
 )
-from attn_examples.results import BenchRecord
+from attn_examples.results import BenchRecord, DecodeRecord, read_results
 
 
 def test_every_cpu_implementation_is_measured_and_accurate() -> None:
@@ -248,16 +248,24 @@ def test_cli_says_which_line_of_a_results_file_is_malformed(tmp_path, capsys) ->
 def test_cli_times_generation_without_and_with_the_kv_cache(capsys) -> None:
     assert cli.main(["bench", "--decode", "2", "5", "--batch", "1", "--repeats", "1", "--warmup", "0"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[2] == "| new tokens | tokens/s without the cache | tokens/s with the cache | × |"
+    assert table[2] == "| new tokens | tokens/s without the cache | tokens/s with the cache | × with the cache |"
     rows = [line.split("|")[1:-1] for line in table[4:]]
     assert [int(row[0]) for row in rows] == [2, 5] and all(float(cell) > 0 for row in rows for cell in row[1:])
+
+
+def test_cli_writes_the_decode_rates_as_records(tmp_path, capsys) -> None:
+    argv = ["bench", "--decode", "3", "--batch", "2", "--repeats", "1", "--warmup", "0", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    env, records = read_results(tmp_path / "decode.jsonl", DecodeRecord)
+    assert env["device"] == "cpu" and [(r.new_tokens, r.prompt, r.batch) for r in records] == [(3, 16, 2)]
+    assert records[0].tokens_per_s_with > 0 and records[0].tokens_per_s_without > 0
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--decode", "0"], "each --decode count must be a positive integer"),
-        (["--decode", "3", "--out", "x"], "no --out"),
+        (["--decode", "3", "--batch", "0"], "batch must be a positive integer"),
     ],
 )
 def test_cli_refuses_a_bad_decode_request(argv: list[str], message: str, capsys) -> None:

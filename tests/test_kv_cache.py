@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from attn_examples.kv_cache import KVCache, TinyDecoder, cached_attention, generate, kv_cache_bytes, kv_cache_table
+from attn_examples.kv_cache import (
+    CONTEXTS,
+    FIGURES,
+    KVCache,
+    TinyDecoder,
+    cached_attention,
+    generate,
+    kv_cache_bytes,
+    kv_cache_table,
+)
 from attn_examples.positions import POSITIONS, PositionalMultiHeadAttention
+from attn_examples.results import DecodeRecord, read_results
 from tests.helpers import assert_close, randn, seeded
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KINDS = [None, *POSITIONS]
 
@@ -123,3 +137,20 @@ def test_bytes_per_token_follow_the_formula() -> None:
 def test_bad_input_gets_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_memory_figure_draws_the_table_with_one_line_per_shape_of_cache() -> None:
+    figure = FIGURES["memory"]()
+    table = kv_cache_table(CONTEXTS)
+    assert list(figure.series) == ["GPT-2 small", "Llama-2-7B", "Llama-3-8B, Mistral-7B"]
+    assert figure.series["Llama-2-7B"] == tuple(size / 2**30 for size in table["Llama-2-7B"])
+    assert figure.series["Llama-2-7B"][-1] == 64.0 and figure.x[-1] == 131072
+
+
+def test_the_recorded_decode_rates_gain_more_from_the_cache_the_more_tokens_are_generated() -> None:
+    # the numbers the chapter's page shows (make bench): read, not timed, so nothing here depends on this machine
+    _, records = read_results(ROOT / "docs/benchmarks/cpu/decode.jsonl", DecodeRecord)
+    counts = [r.new_tokens for r in records]
+    assert counts == sorted(counts) and len(counts) >= 3
+    speedups = [r.speedup for r in records]
+    assert min(speedups) > 1 and speedups[-1] > 2 * speedups[0]

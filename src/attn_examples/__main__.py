@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from attn_examples import results
 from attn_examples._checks import check_positive_int
 from attn_examples.bench import DTYPES, IMPLEMENTATIONS, MODES, Config
 from attn_examples.results import BenchRecord, read_results, writable_folder
@@ -40,7 +41,8 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="folder for results.jsonl, results.md and time.svg (default: print the table only)",
+        help="folder for results.jsonl, results.md and time.svg, or for decode.jsonl with --decode "
+        "(default: print the table only)",
     )
     p.add_argument("--no-plot", action="store_true", help="skip the plot (no matplotlib needed)")
     p.add_argument(
@@ -135,10 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     except (TypeError, ValueError) as error:
         parser.error(str(error))
     if args.decode is not None:
-        if args.out is not None:
-            parser.error("--decode prints its table: it takes no --out")
         rates = bench.decode_rates(config, args.decode)
-        print(bench.decode_table(rates, bench.environment(config), config.dtype))
+        env = bench.environment(config)
+        if args.out is None:
+            print(bench.decode_table(rates, env))
+        else:
+            print(results.write_results(args.out / "decode.jsonl", env, rates))
         return 0
     records = bench.run(config, log=lambda line: print(line, file=sys.stderr))
     env = bench.environment(config)

@@ -656,7 +656,7 @@ def write_results(records: list[BenchRecord], env: Environment, out_dir: Path, w
     return paths
 
 
-def decode_rates(config: Config, new_tokens: Iterable[int], prompt: int = 16) -> list[tuple[int, float, float]]:
+def decode_rates(config: Config, new_tokens: Iterable[int], prompt: int = 16) -> list[results.DecodeRecord]:
     """Tokens per second generating each of ``new_tokens`` after a ``prompt`` of random tokens, without and
     with the KV cache, on a ``TinyDecoder`` of the guide's modules (``config``: device, dtype, batch,
     threads, repeats, warmup); the median of the repeats, both ways interleaved. Both ways give the same
@@ -681,21 +681,69 @@ def decode_rates(config: Config, new_tokens: Iterable[int], prompt: int = 16) ->
             device,
         )
         made = count * config.batch
-        rates.append((count, made / seconds["without"], made / seconds["with"]))
+        rates.append(
+            results.DecodeRecord(
+                count,
+                prompt,
+                config.batch,
+                config.dtype,
+                config.device,
+                made / seconds["without"],
+                made / seconds["with"],
+            )
+        )
     return rates
 
 
-def decode_table(rates: Iterable[tuple[int, float, float]], env: Environment, dtype: str) -> str:
-    """The decode benchmark as Markdown: tokens per second without and with the cache, and their ratio."""
+class DecodeWords(TypedDict):
+    """The words of the decode table, in one language: the site gives each page its own (attn/tables)."""
+
+    measured: str  # with {torch}, {where}, {device}, {threads}, {dtype}, {batch} and {prompt}
+    new_tokens: str
+    without: str
+    with_cache: str
+    speedup: str
+
+
+DECODE_ENGLISH: DecodeWords = {
+    "measured": "Measured with torch {torch} on {where} ({device}, {threads} threads), {dtype}, batch {batch}: "
+    "a TinyDecoder (4 layers, d_model 128, 4 heads, RoPE), greedy decoding after {prompt} prompt tokens.",
+    "new_tokens": "new tokens",
+    "without": "tokens/s without the cache",
+    "with_cache": "tokens/s with the cache",
+    "speedup": "× with the cache",
+}
+
+
+def decode_table(records: Iterable[results.DecodeRecord], env: Environment, words: DecodeWords = DECODE_ENGLISH) -> str:
+    """The decode benchmark as Markdown: tokens per second without and with the cache, and their ratio.
+
+    >>> record = results.DecodeRecord(32, 16, 1, "float32", "cpu", 350.0, 700.0)
+    >>> env = {"torch": "2.13.0", "processor": "x86_64", "device": "cpu", "threads": 2}
+    >>> print(decode_table([record], env).splitlines()[-1])
+    | 32 | 350 | 700 | 2.0 |
+    """
+    rows = list(records)
     where = env.get("gpu") or env["processor"]
+    first = rows[0] if rows else None
+    measured = words["measured"].format(
+        torch=env["torch"],
+        where=where,
+        device=env["device"],
+        threads=env["threads"],
+        dtype=first.dtype if first else "",
+        batch=first.batch if first else "",
+        prompt=first.prompt if first else "",
+    )
     lines = [
-        f"Measured with torch {env['torch']} on {where} ({env['device']}, {env['threads']} threads), {dtype}: "
-        "a TinyDecoder (4 layers, d_model 128, 4 heads, RoPE), greedy decoding after 16 prompt tokens.",
+        measured,
         "",
-        "| new tokens | tokens/s without the cache | tokens/s with the cache | × |",
+        f"| {words['new_tokens']} | {words['without']} | {words['with_cache']} | {words['speedup']} |",
         "|---:|---:|---:|---:|",
     ]
-    lines += [f"| {n} | {without:.0f} | {cached:.0f} | {cached / without:.1f} |" for n, without, cached in rates]
+    lines += [
+        f"| {r.new_tokens} | {r.tokens_per_s_without:.0f} | {r.tokens_per_s_with:.0f} | {r.speedup:.1f} |" for r in rows
+    ]
     return "\n".join(lines)
 
 

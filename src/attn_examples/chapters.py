@@ -5,8 +5,9 @@ line, and may declare beside its code:
 
 - ``AGREEMENT``, a tuple of :class:`Example`: the worked examples that ``python -m attn_examples
   agreement`` runs on the CPU and on a GPU, in float32 and in float64;
-- ``FIGURES``, a dict from a figure's name to a function that returns its :class:`Heatmap`: the site
-  draws it as ``figures/<chapter>/<name>.<theme>.svg``, with the words of the chapter's page.
+- ``FIGURES``, a dict from a figure's name to a function that returns its :class:`Heatmap` or
+  :class:`Lines`: the site draws it as ``figures/<chapter>/<name>.<theme>.svg``, with the words of
+  the chapter's page.
 
 No list of chapters exists anywhere else: :func:`chapter_modules` finds every module of this package
 that assigns ``CHAPTER``, so a new chapter is its module alone. The helpers below build the examples'
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -100,6 +101,39 @@ class Heatmap:
             raise ValueError(f"keys must label the {columns} columns of weights, got {len(self.keys)} labels")
         if self.hidden is not None and self.hidden.shape != (rows, columns):
             raise ValueError(f"hidden must have shape ({rows}, {columns}), got {tuple(self.hidden.shape)}")
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The data of a line chart: values ``x`` and, for each named line, its value at each ``x``.
+
+    The names are drawn as they are (model or implementation names, the same in every language);
+    ``log`` draws both axes on a log scale; ``xticks`` places the marks of the x axis (by default
+    where the chart puts them).
+
+    >>> Lines((1, 2), {"a": (1.0, 4.0)}).series["a"]
+    (1.0, 4.0)
+    >>> Lines((1, 2), {"a": (1.0,)})
+    Traceback (most recent call last):
+    ...
+    ValueError: series 'a' must have one value for each of the 2 values of x, got 1
+    """
+
+    x: Sequence[float]
+    series: Mapping[str, Sequence[float]]
+    log: bool = False
+    xticks: Sequence[float] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x", tuple(self.x))
+        object.__setattr__(self, "series", {name: tuple(values) for name, values in self.series.items()})
+        if not self.x or not self.series:
+            raise ValueError("Lines needs at least one value of x and one series")
+        for name, values in self.series.items():
+            if len(values) != len(self.x):
+                raise ValueError(
+                    f"series {name!r} must have one value for each of the {len(self.x)} values of x, got {len(values)}"
+                )
 
 
 def positions(tokens: int) -> tuple[str, ...]:

@@ -25,7 +25,9 @@ from attn_examples._checks import (
     checked_by,
     checked_methods,
 )
+from attn_examples.chapters import Example, Lines, Outputs, moved
 from attn_examples.positions import PositionalMultiHeadAttention
+from attn_examples.self_attention import your_journey
 
 
 # --8<-- [start:cache]
@@ -295,3 +297,50 @@ def _check_table(contexts: object = (4096, 32768, 131072), bytes_per_value: obje
 
 
 kv_cache_table = checked_by(_check_table, kv_cache_table)
+
+
+CHAPTER = "kv-cache"
+
+
+def _cached_steps(device: torch.device, dtype: torch.dtype) -> Outputs:
+    torch.manual_seed(123)  # as the page's example
+    mha = PositionalMultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2, positions="rope")
+    mha.to(device=device, dtype=dtype)
+    x, cache = moved(your_journey()[None], device, dtype), KVCache(1, 2, 2, capacity=6, dtype=dtype, device=device)
+    with torch.no_grad():
+        steps = torch.cat([cached_attention(mha, x[:, t : t + 1], cache) for t in range(6)], dim=1)
+    return {"output": {"steps": steps, "keys": cache.keys, "values": cache.values}}
+
+
+def _decoder_logits(device: torch.device, dtype: torch.dtype) -> Outputs:
+    torch.manual_seed(0)
+    model = TinyDecoder(vocab=32, d_model=16, heads=2, layers=2, context_length=8).to(device=device, dtype=dtype)
+    tokens = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6]], device=device)
+    caches = model.new_caches(1, 8)
+    with torch.no_grad():
+        prompt = model(tokens[:, :5], caches)
+        steps = [model(tokens[:, t : t + 1], caches) for t in range(5, 8)]
+    return {"output": {"logits": torch.cat([prompt, *steps], dim=1)}}
+
+
+AGREEMENT = (
+    Example(
+        CHAPTER, 'cached_attention one token at a time, RoPE, on "Your journey starts with one step"', _cached_steps
+    ),
+    Example(CHAPTER, "TinyDecoder with KV caches: a 5-token prompt, then 3 steps", _decoder_logits),
+)
+
+CONTEXTS = (1024, 4096, 16384, 32768, 65536, 98304, 131072)
+
+
+def _memory_figure() -> Lines:
+    """GiB of cache in float16 against context length; models of the same cache share one line."""
+    sizes = kv_cache_table(CONTEXTS)
+    lines: dict[tuple[int, ...], list[str]] = {}
+    for name, config in MODELS.items():
+        lines.setdefault(config, []).append(name)
+    series = {", ".join(names): [size / 2**30 for size in sizes[names[0]]] for names in lines.values()}
+    return Lines(CONTEXTS, series, xticks=(0, 32768, 65536, 98304, 131072))
+
+
+FIGURES = {"memory": _memory_figure}

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 # the machine, the versions and the date behind a run: the first line of a results file
 Environment = dict[str, object]
 
-R = TypeVar("R", "BenchRecord", "AgreementRecord")
+R = TypeVar("R", "BenchRecord", "DecodeRecord", "AgreementRecord")
 
 
 def _check_keys(cls: type, data: Mapping[str, object]) -> None:
@@ -65,6 +65,38 @@ class BenchRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BenchRecord:
+        _check_keys(cls, data)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DecodeRecord:
+    """One rate of ``bench --decode``: tokens per second generating ``new_tokens`` after ``prompt`` tokens,
+    without and with the KV cache (medians).
+
+    >>> record = DecodeRecord(32, 16, 1, "float32", "cpu", 350.0, 700.0)
+    >>> DecodeRecord.from_json(record.to_json()) == record, record.speedup
+    (True, 2.0)
+    """
+
+    new_tokens: int
+    prompt: int
+    batch: int
+    dtype: str
+    device: str
+    tokens_per_s_without: float
+    tokens_per_s_with: float
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster generation is with the cache."""
+        return self.tokens_per_s_with / self.tokens_per_s_without
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DecodeRecord:
         _check_keys(cls, data)
         return cls(**data)
 
@@ -130,7 +162,9 @@ class AgreementRecord:
         return cls(**{**data, **parts})
 
 
-def write_results(path: Path, env: Environment, records: Iterable[BenchRecord | AgreementRecord]) -> Path:
+def write_results(
+    path: Path, env: Environment, records: Iterable[BenchRecord | DecodeRecord | AgreementRecord]
+) -> Path:
     """Write ``env`` then one line per record into ``path``; return ``path``.
 
     >>> import tempfile

@@ -1,11 +1,13 @@
 """The guide's figures, each drawn from the data its chapter's module declares (needs matplotlib: the extra ``plot``).
 
 A chapter module lists its figures in ``FIGURES`` (:mod:`attn_examples.chapters`): a name and a
-function that returns the figure's :class:`~attn_examples.chapters.Heatmap`. The words drawn on a
+function that returns the figure's :class:`~attn_examples.chapters.Heatmap` or
+:class:`~attn_examples.chapters.Lines`. The words drawn on a
 figure come from the chapter's page in each language, under ``figures`` in its front matter
 (:mod:`attn_site.pages`): at least a ``title``, ``head-1``, ``head-2``, … for the panels of several
-heads, and any of the shared labels ``query``, ``key``, ``weight`` and ``masked`` that this figure
-words in its own way; the shared ones are the site's words (``words/<lang>.yml``, ``figure``).
+heads, ``x`` and ``y`` for the axes of a line chart, and any of the shared labels ``query``, ``key``,
+``weight`` and ``masked`` that this figure words in its own way; the shared ones are the site's words
+(``words/<lang>.yml``, ``figure``).
 A figure is drawn once per scheme, laid out for the widest of its translations, and each
 language's SVG then gets its own words: the text of the SVG stays text. The site draws them at build time
 (the plugin ``attn/figures``, :mod:`attn_site.plugins.figures`), so they always show what the code computes::
@@ -25,11 +27,11 @@ from functools import cache
 from pathlib import Path
 
 from attn_examples.bench import IMPLEMENTATIONS, MODES
-from attn_examples.chapters import Heatmap, chapter_modules
+from attn_examples.chapters import Heatmap, Lines, chapter_modules
 from attn_examples.results import BenchRecord, read_results
 from attn_site.i18n import LANGUAGES
 from attn_site.pages import figure_words
-from attn_site.plot import THEMES, Curve, attention_heatmap, heads_heatmaps, time_chart, to_svg
+from attn_site.plot import THEMES, Curve, attention_heatmap, heads_heatmaps, line_chart, to_svg
 from attn_site.words import words_for
 
 DOCS = Path("docs")
@@ -77,10 +79,10 @@ class GuideFigure:
     """One figure of a page: ``name`` is ``"<page>/<figure>"``, ``data(docs)`` gives what it shows."""
 
     name: str
-    data: Callable[[Path], Heatmap | Timings]
+    data: Callable[[Path], Heatmap | Lines | Timings]
 
 
-def _chapter_figure(data: Callable[[], Heatmap]) -> Callable[[Path], Heatmap]:
+def _chapter_figure(data: Callable[[], Heatmap | Lines]) -> Callable[[Path], Heatmap | Lines]:
     """A chapter module's figure, which needs no file of the docs."""
     return lambda docs: data()
 
@@ -172,12 +174,23 @@ def draw_svg(figure: GuideFigure, theme: str, docs: Path = DOCS) -> str:
     return to_svg(_drawn(figure.data(docs), text, theme))
 
 
-def _drawn(data: Heatmap | Timings, text: Text, theme: str):
+def _drawn(data: Heatmap | Lines | Timings, text: Text, theme: str):
     """The matplotlib figure of ``data`` in ``theme``, with the words of ``text``."""
     if isinstance(data, Timings):
         # one word per panel (mode and mask together): each text of the SVG is one entry of the page's words
         panels = [(text(f"{mode}-{'causal' if causal else 'full'}"), curves) for mode, causal, curves in data.panels]
-        return time_chart(panels, title=text("title"), xlabel=text("tokens"), ylabel=text("time"), theme=theme)
+        return line_chart(panels, title=text("title"), xlabel=text("tokens"), ylabel=text("time"), theme=theme)
+    if isinstance(data, Lines):
+        curves = [Curve(name, data.x, values) for name, values in data.series.items()]
+        return line_chart(
+            [("", curves)],
+            title=text("title"),
+            xlabel=text("x"),
+            ylabel=text("y"),
+            log=data.log,
+            xticks=data.xticks,
+            theme=theme,
+        )
     heatmap = data
     words = {"title": text("title"), "xlabel": text("key"), "ylabel": text("query"), "colorbar_label": text("weight")}
     if heatmap.hidden is not None:

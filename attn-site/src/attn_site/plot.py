@@ -2,8 +2,8 @@
 
 ``attention_heatmap`` draws one matrix of weights with its tokens on both
 axes: queries are rows, keys are columns. ``heads_heatmaps`` draws several
-heads side by side on one colour scale; ``time_chart`` draws the benchmarks' median times against
-the number of tokens. Each returns a matplotlib ``Figure``
+heads side by side on one colour scale; ``line_chart`` draws lines in panels (the benchmarks' median
+times against the number of tokens, a KV cache's size against the context). Each returns a matplotlib ``Figure``
 in the light or dark colours of the site; ``to_svg`` turns it into an SVG
 whose text stays text (so any script renders, and the file is small).
 """
@@ -334,27 +334,31 @@ def heads_heatmaps(
 
 @dataclass(frozen=True)
 class Curve:
-    """One implementation's median time at each number of tokens; ``dashed`` for a module (projections included)."""
+    """One line: its ``y`` at each ``x`` (an implementation's median time at each number of tokens);
+    ``dashed`` sets it apart (a module, projections included)."""
 
     name: str
-    tokens: Sequence[int]
-    milliseconds: Sequence[float]
+    x: Sequence[float]
+    y: Sequence[float]
     dashed: bool = False
 
 
-def time_chart(
+def line_chart(
     panels: Sequence[tuple[str, Sequence[Curve]]],
     *,
     title: str = "",
     xlabel: str = "",
     ylabel: str = "",
+    log: bool = True,
+    xticks: Sequence[float] | None = None,
     theme: str = "light",
 ):
-    """Median time against tokens, log-log, one panel per ``(panel title, curves)``, two panels a row.
+    """Curves, one panel per ``(panel title, curves)``, two panels a row; log-log unless ``log`` is False.
 
     One legend under the panels names every curve once; curves of the same name share their colour.
+    ``xticks`` places the marks of the x axis, labelled with their values.
 
-    >>> fig = time_chart([("forward", [Curve("SDPA", [128, 256], [1.0, 3.5])])], xlabel="T", ylabel="ms")
+    >>> fig = line_chart([("forward", [Curve("SDPA", [128, 256], [1.0, 3.5])])], xlabel="T", ylabel="ms")
     >>> len(fig.axes), fig.axes[0].get_xscale()
     (1, 'log')
     """
@@ -362,10 +366,11 @@ def time_chart(
 
     colours = _check_theme(theme)
     if not panels:
-        raise ValueError("time_chart needs at least one panel, got none")
+        raise ValueError("line_chart needs at least one panel, got none")
     columns = min(2, len(panels))
     rows = -(-len(panels) // columns)
-    fig = Figure(figsize=(3.8 * columns, 3.0 * rows + 1.3), layout="constrained")  # page width, about 730 px
+    width = 3.8 * columns if columns > 1 else 6.0  # two panels or one: the page's width, about 730 px
+    fig = Figure(figsize=(width, 3.0 * rows + 1.3), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
     palette: dict[str, str] = {}
     for curve in (c for _, curves in panels for c in curves):
@@ -373,15 +378,21 @@ def time_chart(
     for ax, (panel_title, curves) in zip(axes.flat, panels, strict=False):
         for curve in curves:
             ax.plot(
-                curve.tokens,
-                curve.milliseconds,
+                curve.x,
+                curve.y,
                 marker="o",
                 markersize=3,
                 linestyle="--" if curve.dashed else "-",
                 color=palette[curve.name],
                 label=curve.name,
             )
-        ax.set(xscale="log", yscale="log")
+        if log:
+            ax.set(xscale="log", yscale="log")
+        else:
+            ax.set_xlim(left=0)
+            ax.set_ylim(bottom=0)
+        if xticks is not None:
+            ax.set_xticks(list(xticks), [f"{tick:g}" for tick in xticks])
         ax.set_title(panel_title, color=colours.text, fontsize=10)
         ax.grid(True, which="major", alpha=0.3, color=colours.frame)
         ax.tick_params(colors=colours.text, which="both")

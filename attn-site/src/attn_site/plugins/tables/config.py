@@ -10,7 +10,8 @@ class TablesConfig(SitePluginConfig):
     where the agreement table goes; ``agreement_results``: the results it is made from (relative to
     mkdocs.yml, written by ``python -m attn_examples agreement --out``); ``benchmark_marker`` and
     ``targets_marker``: where the benchmarks' tables and their targets go, made from
-    ``benchmark_results`` (written by ``make bench``) in the words of the page's front matter."""
+    ``benchmark_results`` (written by ``make bench``) in the words of the page's front matter;
+    ``decode_marker``: where the decode benchmark's table goes, made from ``decode_results``."""
 
     map_marker = c.Type(str, default="<!-- guide-map -->")
     agreement_marker = c.Type(str, default="<!-- agreement-table -->")
@@ -18,3 +19,5 @@ class TablesConfig(SitePluginConfig):
     benchmark_marker = c.Type(str, default="<!-- benchmark-tables -->")
     targets_marker = c.Type(str, default="<!-- benchmark-targets -->")
     benchmark_results = c.Type(str, default="docs/benchmarks/cpu/results.jsonl")
+    decode_marker = c.Type(str, default="<!-- decode-table -->")
+    decode_results = c.Type(str, default="docs/benchmarks/cpu/decode.jsonl")

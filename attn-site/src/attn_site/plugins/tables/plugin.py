@@ -19,6 +19,9 @@
   ``docs/benchmarks/cpu/results.jsonl`` (``make bench``) as :func:`attn_examples.bench.markdown_table`
   and :func:`attn_examples.bench.targets_table` write them, in the words the page's front matter gives
   under ``tables: benchmarks:`` (:class:`attn_examples.bench.TableWords`; English without them).
+- The **decode benchmark's table** (``<!-- decode-table -->``, on the page "kv-cache"): the records of
+  ``docs/benchmarks/cpu/decode.jsonl`` (``make bench``) as :func:`attn_examples.bench.decode_table` writes
+  them, in the words of ``tables: decode:`` (:class:`attn_examples.bench.DecodeWords`).
 
 The column titles of the map are the site's words (``words/<lang>.yml``, ``guide_map``).
 """
@@ -45,7 +48,7 @@ from attn_site.words import words_for
 
 if TYPE_CHECKING:
     from attn_examples.agreement import TableWords as AgreementWords
-    from attn_examples.bench import TableWords
+    from attn_examples.bench import DecodeWords, TableWords
 
 
 def page_name(page: Page) -> str:
@@ -147,6 +150,26 @@ def benchmark_words(meta: Mapping[str, object], lang: str, default: str) -> Tabl
     return cast("TableWords", words)
 
 
+def decode_words(meta: Mapping[str, object], lang: str, default: str) -> DecodeWords:
+    """The words of the decode table that a page's front matter gives (``tables: decode:``).
+
+    >>> decode_words({}, "en", default="en")["new_tokens"]
+    'new tokens'
+    """
+    from attn_examples.bench import DECODE_ENGLISH
+
+    return cast("DecodeWords", _page_words(meta, "decode", lang, default, DECODE_ENGLISH))
+
+
+def decode_results_table(results: Path, words: DecodeWords) -> str:
+    """The decode benchmark's table, made from ``results`` in ``words``."""
+    from attn_examples.bench import decode_table  # imports torch: only where the table is
+    from attn_examples.results import DecodeRecord, read_results
+
+    env, records = read_results(results, DecodeRecord)
+    return decode_table(records, env, words)
+
+
 def benchmark_tables(results: Path, words: TableWords) -> tuple[str, str]:
     """The benchmarks' tables and their targets' table, made from ``results`` in ``words``."""
     from attn_examples.bench import markdown_table, targets_table  # imports torch: only where the tables are
@@ -193,4 +216,11 @@ class TablesPlugin(SitePlugin):
             tables, targets = benchmark_tables(self.root(config) / self.config.benchmark_results, benchmark)
             markdown = markdown.replace(self.config.benchmark_marker, tables)
             markdown = markdown.replace(self.config.targets_marker, targets)
+        if self.config.decode_marker in markdown:
+            try:
+                decode = decode_words(page.meta, lang, default)
+            except ValueError as error:
+                raise PluginError(str(error)) from error
+            table = decode_results_table(self.root(config) / self.config.decode_results, decode)
+            markdown = markdown.replace(self.config.decode_marker, table)
         return markdown
