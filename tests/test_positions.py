@@ -233,3 +233,25 @@ def test_the_module_refuses_positions_past_its_context_length() -> None:
         mha(torch.zeros(1, 3, 4), start=4)
     with pytest.raises(ValueError, match="start must be a non-negative integer"):
         mha(torch.zeros(1, 3, 4), start=-1)
+
+
+def _zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.zeros(*shape, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("queries", "keys", "error", "message"),
+    [
+        (_zeros(1, 3, 3, 2), _zeros(1, 2, 3, 2), ValueError, r"queries must have shape \(batch, 2, new, 2\)"),
+        (_zeros(1, 2, 3, 2, dtype=torch.float64), _zeros(1, 2, 3, 2), TypeError, "same dtype"),
+        (_zeros(1, 2, 3, 2), _zeros(1, 1, 3, 2), ValueError, r"keys must have shape \(batch, 2, total, 2\)"),
+        (_zeros(1, 2, 3, 2), _zeros(1, 2, 2, 2), ValueError, "the queries must be the last of the keys"),
+        (_zeros(1, 2, 3, 2), _zeros(1, 2, 7, 2), ValueError, "at most context_length=6"),
+    ],
+)
+def test_attend_names_the_shapes_it_expects(
+    queries: torch.Tensor, keys: torch.Tensor, error: type[Exception], message: str
+) -> None:
+    mha = PositionalMultiHeadAttention(d_in=3, d_out=4, context_length=6, num_heads=2)
+    with pytest.raises(error, match=message):
+        mha.attend(queries, keys, keys.clone())

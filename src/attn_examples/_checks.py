@@ -204,6 +204,33 @@ def check_positive_int(name: str, value: object) -> int:
     return value
 
 
+def check_even_features(name: str, value: object) -> int:
+    """Check that ``value`` is a positive even number of features, as RoPE turns them in pairs.
+
+    >>> check_even_features("head_dim", 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: head_dim must be even (the features turn in pairs), got 3
+    """
+    value = check_positive_int(name, value)
+    if value % 2:
+        raise ValueError(f"{name} must be even (the features turn in pairs), got {value}")
+    return value
+
+
+def check_rope_base(base: object) -> None:
+    """Check the base of RoPE's or the sinusoidal table's frequencies: a finite number above 1."""
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not math.isfinite(base) or base <= 1:
+        raise ValueError(f"base must be a finite number greater than 1 (10000.0 in the papers), got {base!r}")
+
+
+def check_start(start: object) -> int:
+    """Check ``start``, the position of a module's first token: a non-negative integer."""
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ValueError(f"start must be a non-negative integer (the position of the first token), got {start!r}")
+    return start
+
+
 def check_probability(name: str, value: object) -> float:
     """Check a dropout probability: a number in [0, 1).
 

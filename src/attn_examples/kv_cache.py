@@ -11,6 +11,8 @@ layer and per key-value head, for the whole context.
 from __future__ import annotations
 
 # --8<-- [start:imports]
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -91,17 +93,9 @@ def cached_attention(mha: PositionalMultiHeadAttention, x: torch.Tensor, cache: 
     holds: their positions continue from there, their keys and values join the cache, and their queries attend
     to every cached key up to their own position. A prompt goes in at once, then one token per step.
     """
-    start, new = len(cache), x.shape[1]
-    queries, keys, values = mha.heads(x, start)  # the new tokens' own, their positions continuing from the cache
-    keys, values = cache.append(keys, values)
-    allowed = mha.allowed[start : start + new, : start + new]  # the new queries' rows of the causal mask
-    if mha.positions == "alibi":
-        bias = mha.alibi[:, start : start + new, : start + new].masked_fill(~allowed, float("-inf"))
-        context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=bias.to(x.dtype))
-    else:
-        context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=allowed)
-    context = context.transpose(1, 2).reshape(x.shape[0], new, mha.d_out)
-    return mha.out_proj(context)
+    queries, keys, values = mha.heads(x, len(cache))  # the new tokens' own, their positions continuing
+    keys, values = cache.append(keys, values)  # and every token's so far
+    return mha.attend(queries, keys, values)  # the new queries' rows of the causal mask, over every key
 
 
 # --8<-- [end:cached_forward]
@@ -110,12 +104,19 @@ def cached_attention(mha: PositionalMultiHeadAttention, x: torch.Tensor, cache: 
 # --8<-- [start:decoder]
 class DecoderBlock(nn.Module):
     """A layer norm, RoPE multi-head attention and a residual; then a layer norm, a two-layer MLP and a
-    residual. ``forward(x, cache)`` reads only the new tokens when the earlier ones are in ``cache``."""
+    residual. ``forward(x, cache)`` reads only the new tokens when the earlier ones are in ``cache``.
+    ``attention`` builds the attention module from ``(d_in, d_out, context_length, num_heads, positions=)``."""
 
-    def __init__(self, d_model: int, heads: int, context_length: int) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        heads: int,
+        context_length: int,
+        attention: Callable[..., PositionalMultiHeadAttention] = PositionalMultiHeadAttention,
+    ) -> None:
         super().__init__()
         self.norm_1, self.norm_2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.attention = PositionalMultiHeadAttention(d_model, d_model, context_length, heads, positions="rope")
+        self.attention = attention(d_model, d_model, context_length, heads, positions="rope")
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
@@ -132,18 +133,27 @@ class TinyDecoder(nn.Module):
     """
 
     def __init__(
-        self, vocab: int = 256, d_model: int = 128, heads: int = 4, layers: int = 4, context_length: int = 1024
+        self,
+        vocab: int = 256,
+        d_model: int = 128,
+        heads: int = 4,
+        layers: int = 4,
+        context_length: int = 1024,
+        attention: Callable[..., PositionalMultiHeadAttention] = PositionalMultiHeadAttention,
     ):
         super().__init__()
-        self.heads, self.head_dim = heads, d_model // heads
+        self.head_dim = d_model // heads
         self.embedding = nn.Embedding(vocab, d_model)
-        self.blocks = nn.ModuleList(DecoderBlock(d_model, heads, context_length) for _ in range(layers))
+        blocks = [DecoderBlock(d_model, heads, context_length, attention) for _ in range(layers)]
+        self.kv_heads = blocks[0].attention.W_key.out_features // self.head_dim  # what a cache stores per layer
+        self.blocks = nn.ModuleList(blocks)
         self.norm = nn.LayerNorm(d_model)
 
     def new_caches(self, batch: int, capacity: int) -> list[KVCache]:
+        """One empty cache per block, for ``batch`` sequences of up to ``capacity`` tokens."""
         weight = self.embedding.weight
         return [
-            KVCache(batch, self.heads, self.head_dim, capacity, dtype=weight.dtype, device=weight.device)
+            KVCache(batch, self.kv_heads, self.head_dim, capacity, dtype=weight.dtype, device=weight.device)
             for _ in self.blocks
         ]
 
@@ -262,7 +272,7 @@ def _check_cached_attention(mha: object, x: object, cache: object) -> None:
     x = check_module_input("x", x, d_in=mha.d_in, like=mha.W_query.weight)
     if x.dim() != 3:
         raise ValueError(f"x must have shape (batch, new, d_in), got {tuple(x.shape)}")
-    wanted = (x.shape[0], mha.num_heads, mha.head_dim)
+    wanted = (x.shape[0], mha.W_key.out_features // mha.head_dim, mha.head_dim)  # key-value heads
     held = (cache.keys.shape[0], cache.keys.shape[1], cache.keys.shape[3])
     if held != wanted:
         raise ValueError(f"cache must hold (batch, heads, head_dim) = {wanted} for this module and x, got {held}")
@@ -320,7 +330,8 @@ def _decoder_logits(device: torch.device, dtype: torch.dtype) -> Outputs:
     with torch.no_grad():
         prompt = model(tokens[:, :5], caches)
         steps = [model(tokens[:, t : t + 1], caches) for t in range(5, 8)]
-    return {"output": {"logits": torch.cat([prompt, *steps], dim=1)}}
+    # the next-token probabilities: what generation picks from, bounded by 1 (the logits reach several units)
+    return {"output": {"probabilities": torch.softmax(torch.cat([prompt, *steps], dim=1), dim=-1)}}
 
 
 AGREEMENT = (

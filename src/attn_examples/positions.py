@@ -23,10 +23,14 @@ from torch import nn
 # isort: split
 from attn_examples._checks import (
     check_bool,
+    check_even_features,
     check_float_tensor,
     check_module_input,
     check_positive_int,
     check_probability,
+    check_rope_base,
+    check_same_device_and_dtype,
+    check_start,
     checked_by,
     checked_methods,
 )
@@ -292,19 +296,31 @@ class PositionalMultiHeadAttention(nn.Module):
             queries, keys = apply_rope(queries, where, self.base), apply_rope(keys, where, self.base)
         return queries, keys, values
 
-    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        batch, tokens, _ = x.shape
-        queries, keys, values = self.heads(x, start)
+    def attend(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Causal attention of the ``new`` ``queries`` ``(batch, heads, new, head_dim)``, the last ``new`` of the
+        ``total`` tokens whose ``keys`` and ``values`` ``(batch, heads, total, head_dim)`` are given, then the
+        output projection: ``(batch, new, d_out)``. ``new < total`` when earlier keys come from a KV cache.
+        Fewer key-value heads than query heads are shared: each serves as many consecutive query heads."""
+        batch, _, new, _ = queries.shape
+        total = keys.shape[2]
+        if keys.shape[1] != self.num_heads:  # grouped-query attention (its own chapter)
+            group = self.num_heads // keys.shape[1]
+            keys, values = keys.repeat_interleave(group, dim=1), values.repeat_interleave(group, dim=1)
         dropout_p = self.dropout_p if self.training else 0.0
-        if self.positions == "alibi":  # biases of distances alone: the same from any start
-            hidden = ~self.allowed[:tokens, :tokens]
-            bias = self.alibi[:, :tokens, :tokens].masked_fill(hidden, float("-inf")).to(x.dtype)
+        allowed = self.allowed[total - new : total, :total]  # the new queries' rows of the causal mask
+        if self.positions == "alibi":  # biases of distances alone: row i of the matrix, whatever the start
+            bias = self.alibi[:, total - new : total, :total].masked_fill(~allowed, float("-inf")).to(queries.dtype)
             context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=bias, dropout_p=dropout_p)
-        else:
+        elif new == total:
             context = F.scaled_dot_product_attention(queries, keys, values, dropout_p=dropout_p, is_causal=True)
-        # (batch, heads, tokens, head_dim) -> (batch, tokens, d_out): heads side by side
-        context = context.transpose(1, 2).reshape(batch, tokens, self.d_out)
+        else:  # not is_causal, which aligns the mask to the first key, not to the last
+            context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=allowed, dropout_p=dropout_p)
+        # (batch, heads, new, head_dim) -> (batch, new, d_out): heads side by side
+        context = context.transpose(1, 2).reshape(batch, new, self.d_out)
         return self.out_proj(context)
+
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        return self.attend(*self.heads(x, start))
 
 
 # --8<-- [end:positional_attention]
@@ -312,24 +328,6 @@ class PositionalMultiHeadAttention(nn.Module):
 
 # The public names check their input first (attn_examples._checks.checked_by, checked_methods); the
 # listings above, which the page shows, hold the computation alone.
-def _check_even(name: str, value: object) -> int:
-    value = check_positive_int(name, value)
-    if value % 2:
-        raise ValueError(f"{name} must be even (the features turn in pairs), got {value}")
-    return value
-
-
-def _check_base(base: object) -> None:
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or not math.isfinite(base) or base <= 1:
-        raise ValueError(f"base must be a finite number greater than 1 (10000.0 in the papers), got {base!r}")
-
-
-def _check_start(start: object) -> int:
-    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-        raise ValueError(f"start must be a non-negative integer (the position of the first token), got {start!r}")
-    return start
-
-
 def _check_equivariance(attention: object, x: object, order: object) -> None:
     if not callable(attention):
         raise TypeError(f"attention must be a callable such as a module, got {type(attention).__name__}")
@@ -344,7 +342,7 @@ def _check_equivariance(attention: object, x: object, order: object) -> None:
 def _check_table(num_positions: object, d_model: object, base: object = 10000.0, dtype: object = None) -> None:
     check_positive_int("num_positions", num_positions)
     check_positive_int("d_model", d_model)
-    _check_base(base)
+    check_rope_base(base)
     if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
 
@@ -352,13 +350,13 @@ def _check_table(num_positions: object, d_model: object, base: object = 10000.0,
 def _check_shift(offset: object, d_model: object, base: object = 10000.0) -> None:
     if isinstance(offset, bool) or not isinstance(offset, int):
         raise TypeError(f"offset must be an integer number of positions, got {type(offset).__name__}")
-    _check_even("d_model", d_model)
-    _check_base(base)
+    check_even_features("d_model", d_model)
+    check_rope_base(base)
 
 
 def _check_sinusoidal_init(self: object, d_model: object, base: object = 10000.0) -> None:
     check_positive_int("d_model", d_model)
-    _check_base(base)
+    check_rope_base(base)
 
 
 def _check_table_input(self: SinusoidalPositions | LearnedPositions, x: object, start: object = 0) -> None:
@@ -366,7 +364,7 @@ def _check_table_input(self: SinusoidalPositions | LearnedPositions, x: object, 
     x = check_float_tensor("x", x, shapes={2: "(tokens, d_model)", 3: "(batch, tokens, d_model)"})
     if x.shape[-1] != d_model:
         raise ValueError(f"x must have d_model={d_model} features in its last dimension, got shape {tuple(x.shape)}")
-    start = _check_start(start)
+    start = check_start(start)
     if isinstance(self, LearnedPositions):
         weight = self.table.weight
         if x.dtype != weight.dtype:
@@ -389,20 +387,20 @@ def _check_rope(x: object, positions: object, base: object = 10000.0, pairing: o
     x = check_float_tensor(
         "x", x, shapes={2: "(tokens, head_dim)", 3: "(…, tokens, head_dim)", 4: "(…, tokens, head_dim)"}
     )
-    _check_even("head_dim (x's last dimension)", x.shape[-1])
+    check_even_features("head_dim (x's last dimension)", x.shape[-1])
     if not isinstance(positions, torch.Tensor) or positions.is_floating_point() or positions.dtype == torch.bool:
         raise TypeError("positions must be an integer tensor of shape (tokens,), e.g. torch.arange(tokens)")
     if positions.shape != (x.shape[-2],):
         raise ValueError(f"positions must have shape (tokens,) = ({x.shape[-2]},), got {tuple(positions.shape)}")
     if positions.device != x.device:
         raise ValueError(f"positions must be on x's device, {x.device}, got {positions.device}")
-    _check_base(base)
+    check_rope_base(base)
     if pairing not in PAIRINGS:
         raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
 
 
 def _check_halves(head_dim: object) -> None:
-    _check_even("head_dim", head_dim)
+    check_even_features("head_dim", head_dim)
 
 
 def _check_alibi(num_heads: object, tokens: object = 1) -> None:
@@ -431,20 +429,48 @@ def _check_positional_init(
         raise ValueError(f"positions must be one of {POSITIONS} or None, got {positions!r}")
     check_probability("dropout", dropout)
     check_bool("qkv_bias", qkv_bias)
-    _check_base(base)
+    check_rope_base(base)
     if positions == "rope":
-        _check_even("head_dim (d_out / num_heads), for rope", d_out // num_heads)
+        check_even_features("head_dim (d_out / num_heads), for rope", d_out // num_heads)
 
 
 def _check_positional_forward(self: PositionalMultiHeadAttention, x: object, start: object = 0) -> None:
     x = check_module_input("x", x, d_in=self.d_in, like=self.W_query.weight)
     if x.dim() != 3:
         raise ValueError(f"x must have shape (batch, tokens, d_in), got {tuple(x.shape)}")
-    start = _check_start(start)
+    start = check_start(start)
     if start + x.shape[1] > self.context_length:
         raise ValueError(
             f"positions {start} to {start + x.shape[1] - 1} run past the module's context_length, "
             f"{self.context_length}; build it with a larger context_length or shorten the input"
+        )
+
+
+def _check_attend(self: PositionalMultiHeadAttention, queries: object, keys: object, values: object) -> None:
+    kv_heads = self.W_key.out_features // self.head_dim
+    wanted = {
+        "queries": f"(batch, {self.num_heads}, new, {self.head_dim})",
+        "keys": f"(batch, {kv_heads}, total, {self.head_dim})",
+        "values": f"(batch, {kv_heads}, total, {self.head_dim})",
+    }
+    checked = {}
+    for name, t in (("queries", queries), ("keys", keys), ("values", values)):
+        t = check_float_tensor(name, t, shapes={4: wanted[name]})
+        heads = self.num_heads if name == "queries" else kv_heads
+        if t.shape[1] != heads or t.shape[3] != self.head_dim:
+            raise ValueError(f"{name} must have shape {wanted[name]}, got {tuple(t.shape)}")
+        check_same_device_and_dtype(**{name: t, "the module's weights": self.W_query.weight})
+        checked[name] = t
+    q, k, v = checked["queries"], checked["keys"], checked["values"]
+    if k.shape != v.shape or k.shape[0] != q.shape[0]:
+        raise ValueError(
+            f"keys and values must both have shape {wanted['keys']} with the queries' batch, {q.shape[0]}, "
+            f"got {tuple(k.shape)} and {tuple(v.shape)}"
+        )
+    if not q.shape[2] <= k.shape[2] <= self.context_length:
+        raise ValueError(
+            f"the queries must be the last of the keys' tokens, and those at most context_length="
+            f"{self.context_length}: got {q.shape[2]} queries and {k.shape[2]} keys"
         )
 
 
@@ -461,6 +487,7 @@ checked_methods(
     PositionalMultiHeadAttention,
     __init__=_check_positional_init,
     heads=_check_positional_forward,
+    attend=_check_attend,
     forward=_check_positional_forward,
 )
 
