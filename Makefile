@@ -39,7 +39,7 @@ $(BIN)/python:
 # uv (pinned with hashes), then the exact versions of everything but torch from the lock (hashes checked), then
 # torch: the CPU wheel from TORCH_WHEELS when it lies there (uv unpacks it in seconds, pip takes about 20 s),
 # else TORCH_SPEC as pip finds it; then the two local projects without their dependencies, so that nothing
-# pulls a CUDA build of torch for the project's `torch>=2.4`
+# pulls a CUDA build of torch for the project's `torch>=2.5`
 $(VENV)/.installed: pyproject.toml attn-site/pyproject.toml $(LOCK) requirements/uv.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements/uv.txt
 	$(UV) install --python $(BIN)/python --quiet --compile-bytecode --require-hashes -r $(LOCK)
@@ -103,6 +103,7 @@ bench: setup
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --tokens 2048 --modes forward --repeats 3 --out .cache/bench/long
 	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT) --no-plot
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 8 32 128 512 --repeats 5 --out $(BENCH_OUT)
+	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 64 256 --kv-groups 4 2 1 --repeats 3 --out $(BENCH_OUT)
 
 # every worked example on the CPU in float32 and float64 and on the device; see python -m attn_examples agreement -h
 agreement: setup

@@ -15,6 +15,7 @@ from attn_examples.bench import (
     Config,
     PeakMemory,
     attention_flops,
+    decode_table,
     markdown_table,
     run,
     targets_table,
@@ -266,9 +267,20 @@ def test_cli_writes_the_decode_rates_as_records(tmp_path, capsys) -> None:
     [
         (["--decode", "0"], "each --decode count must be a positive integer"),
         (["--decode", "3", "--batch", "0"], "batch must be a positive integer"),
+        (["--kv-groups", "2"], "--kv-groups times generation: it needs --decode"),
+        (["--decode", "3", "--kv-groups", "3"], "must divide the 4 query heads (1, 2 or 4), got 3"),
     ],
 )
 def test_cli_refuses_a_bad_decode_request(argv: list[str], message: str, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["bench", *argv])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cli_times_generation_for_each_number_of_key_value_heads(tmp_path) -> None:
+    argv = ["bench", "--decode", "3", "--kv-groups", "4", "1", "--batch", "1", "--repeats", "1", "--warmup", "0"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
+    _, records = read_results(tmp_path / "decode-gqa.jsonl", DecodeRecord)
+    assert [(r.kv_groups, r.new_tokens) for r in records] == [(4, 3), (1, 3)]
+    table = decode_table(records, {"torch": "2", "processor": "x", "device": "cpu", "threads": 1}).splitlines()
+    assert table[2].startswith("| key-value heads | new tokens |") and table[-1].startswith("| 1 | 3 |")

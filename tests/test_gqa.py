@@ -12,7 +12,6 @@ from attn_examples.gqa import (
     GroupedQueryAttention,
     LatentCache,
     MultiHeadLatentAttention,
-    share_kv_heads,
 )
 from attn_examples.kv_cache import KVCache, TinyDecoder, cached_attention, generate, kv_cache_bytes
 from attn_examples.multihead import MultiHeadAttention
@@ -60,13 +59,6 @@ def test_fewer_groups_mean_fewer_key_and_value_parameters() -> None:
     counts = {g: sum(p.numel() for p in _gqa(g).parameters()) for g in (4, 2, 1)}
     per_group = 2 * 6 * 2  # W_key and W_value: d_in × head_dim each, per key-value head
     assert counts[4] - counts[2] == 2 * per_group and counts[2] - counts[1] == per_group
-
-
-def test_share_kv_heads_pairs_heads_as_sdpa_does() -> None:
-    q, k, v = randn(1, 6, 5, 4), randn(1, 2, 5, 4, seed=1), randn(1, 2, 5, 4, seed=2)
-    shared = F.scaled_dot_product_attention(q, share_kv_heads(k, 6), share_kv_heads(v, 6))
-    torch.testing.assert_close(shared, F.scaled_dot_product_attention(q, k, v, enable_gqa=True), rtol=0, atol=1e-12)
-    assert torch.equal(share_kv_heads(k, 6)[:, 2], k[:, 0]) and torch.equal(share_kv_heads(k, 6)[:, 3], k[:, 1])
 
 
 @pytest.mark.parametrize("positions", [None, *POSITIONS])
@@ -176,7 +168,6 @@ def test_each_device_runs_grouped_and_latent_attention_as_the_cpu_does(device: t
             r"divisors of 4 are \[1, 2, 4\]",
         ),
         (lambda: GroupedQueryAttention(6, 8, 12, num_heads=4, num_kv_groups=0), ValueError, "num_kv_groups must be"),
-        (lambda: share_kv_heads(torch.zeros(1, 3, 2, 2), 4), ValueError, "multiple of t's 3 key-value heads"),
         (lambda: MultiHeadLatentAttention(6, 8, 12, 2, latent_dim=3, rope_dim=3), ValueError, "rope_dim must be even"),
         (lambda: _mla()(randn(1, 13, 6)), ValueError, "context_length"),
         (lambda: _mla()(randn(2, 1, 6), LatentCache(1, 3, 2, 4, dtype=torch.float64)), ValueError, "cache must hold"),

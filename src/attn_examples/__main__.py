@@ -55,6 +55,15 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         "modules; --device, --dtype, --batch, --repeats, --warmup and --threads apply)",
     )
     p.add_argument(
+        "--kv-groups",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="G",
+        help="with --decode: time GroupedQueryAttention with G key-value heads for the 4 query heads, for each G "
+        "(4: multi-head, 1: multi-query); --out then writes decode-gqa.jsonl",
+    )
+    p.add_argument(
         "--from-jsonl",
         type=Path,
         nargs="+",
@@ -134,15 +143,22 @@ def main(argv: list[str] | None = None) -> int:
             writable_folder(args.out)
         for count in args.decode or ():
             check_positive_int("each --decode count", count)
+        if args.kv_groups is not None and args.decode is None:
+            raise ValueError("--kv-groups times generation: it needs --decode")
+        for groups in args.kv_groups or ():
+            if check_positive_int("each --kv-groups count", groups) not in (1, 2, 4):
+                raise ValueError(f"each --kv-groups count must divide the 4 query heads (1, 2 or 4), got {groups}")
     except (TypeError, ValueError) as error:
         parser.error(str(error))
     if args.decode is not None:
-        rates = bench.decode_rates(config, args.decode)
+        groups = args.kv_groups or [None]
+        rates = [rate for g in groups for rate in bench.decode_rates(config, args.decode, kv_groups=g)]
         env = bench.environment(config)
         if args.out is None:
             print(bench.decode_table(rates, env))
         else:
-            print(results.write_results(args.out / "decode.jsonl", env, rates))
+            name = "decode.jsonl" if args.kv_groups is None else "decode-gqa.jsonl"
+            print(results.write_results(args.out / name, env, rates))
         return 0
     records = bench.run(config, log=lambda line: print(line, file=sys.stderr))
     env = bench.environment(config)

@@ -656,18 +656,29 @@ def write_results(records: list[BenchRecord], env: Environment, out_dir: Path, w
     return paths
 
 
-def decode_rates(config: Config, new_tokens: Iterable[int], prompt: int = 16) -> list[results.DecodeRecord]:
+def decode_rates(
+    config: Config, new_tokens: Iterable[int], prompt: int = 16, kv_groups: int | None = None
+) -> list[results.DecodeRecord]:
     """Tokens per second generating each of ``new_tokens`` after a ``prompt`` of random tokens, without and
     with the KV cache, on a ``TinyDecoder`` of the guide's modules (``config``: device, dtype, batch,
     threads, repeats, warmup); the median of the repeats, both ways interleaved. Both ways give the same
-    tokens (``tests/test_kv_cache.py``): only the time differs."""
+    tokens (``tests/test_kv_cache.py``): only the time differs. ``kv_groups``: its attention is
+    ``GroupedQueryAttention`` with that many key-value heads for its 4 query heads."""
+    from attn_examples.gqa import GroupedQueryAttention
     from attn_examples.kv_cache import TinyDecoder, generate
+    from attn_examples.positions import PositionalMultiHeadAttention
 
     device, dtype = torch.device(config.device), DTYPES[config.dtype]
     torch.set_num_threads(config.threads)
     counts = list(new_tokens)
+    attention = (
+        PositionalMultiHeadAttention
+        if kv_groups is None
+        else functools.partial(GroupedQueryAttention, num_kv_groups=kv_groups)
+    )
     torch.manual_seed(0)
-    model = TinyDecoder(context_length=prompt + max(counts)).to(device=device, dtype=dtype).eval()
+    model = TinyDecoder(context_length=prompt + max(counts), attention=attention).to(device=device, dtype=dtype)
+    model.eval()
     ids = torch.randint(0, 256, (config.batch, prompt), generator=torch.Generator().manual_seed(0)).to(device)
     rates = []
     for count in counts:
@@ -681,16 +692,9 @@ def decode_rates(config: Config, new_tokens: Iterable[int], prompt: int = 16) ->
             device,
         )
         made = count * config.batch
+        without, cached = made / seconds["without"], made / seconds["with"]
         rates.append(
-            results.DecodeRecord(
-                count,
-                prompt,
-                config.batch,
-                config.dtype,
-                config.device,
-                made / seconds["without"],
-                made / seconds["with"],
-            )
+            results.DecodeRecord(count, prompt, config.batch, config.dtype, config.device, without, cached, kv_groups)
         )
     return rates
 
@@ -699,6 +703,7 @@ class DecodeWords(TypedDict):
     """The words of the decode table, in one language: the site gives each page its own (attn/tables)."""
 
     measured: str  # with {torch}, {where}, {device}, {threads}, {dtype}, {batch} and {prompt}
+    kv_heads: str  # the first column when the key-value heads vary (grouped-query attention)
     new_tokens: str
     without: str
     with_cache: str
@@ -708,6 +713,7 @@ class DecodeWords(TypedDict):
 DECODE_ENGLISH: DecodeWords = {
     "measured": "Measured with torch {torch} on {where} ({device}, {threads} threads), {dtype}, batch {batch}: "
     "a TinyDecoder (4 layers, d_model 128, 4 heads, RoPE), greedy decoding after {prompt} prompt tokens.",
+    "kv_heads": "key-value heads",
     "new_tokens": "new tokens",
     "without": "tokens/s without the cache",
     "with_cache": "tokens/s with the cache",
@@ -735,15 +741,14 @@ def decode_table(records: Iterable[results.DecodeRecord], env: Environment, word
         batch=first.batch if first else "",
         prompt=first.prompt if first else "",
     )
-    lines = [
-        measured,
-        "",
-        f"| {words['new_tokens']} | {words['without']} | {words['with_cache']} | {words['speedup']} |",
-        "|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r.new_tokens} | {r.tokens_per_s_without:.0f} | {r.tokens_per_s_with:.0f} | {r.speedup:.1f} |" for r in rows
-    ]
+    grouped = any(r.kv_groups is not None for r in rows)  # then a first column: the key-value heads
+    titles = [words["new_tokens"], words["without"], words["with_cache"], words["speedup"]]
+    titles = [words["kv_heads"], *titles] if grouped else titles
+    lines = [measured, "", "| " + " | ".join(titles) + " |", "|" + "---:|" * len(titles)]
+    for r in rows:
+        cells = [f"{r.new_tokens}", f"{r.tokens_per_s_without:.0f}", f"{r.tokens_per_s_with:.0f}", f"{r.speedup:.1f}"]
+        cells = [f"{r.kv_groups}", *cells] if grouped else cells
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

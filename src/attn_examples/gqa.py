@@ -19,6 +19,8 @@ from torch import nn
 
 # --8<-- [end:imports]
 # isort: split
+from collections.abc import Callable
+
 from attn_examples._checks import (
     check_even_features,
     check_float_dtype,
@@ -28,10 +30,11 @@ from attn_examples._checks import (
     check_rope_base,
     check_same_device_and_dtype,
     check_start,
-    checked_by,
     checked_methods,
 )
+from attn_examples.chapters import Example, Lines, Outputs, module_outputs, moved
 from attn_examples.positions import PositionalMultiHeadAttention, apply_rope
+from attn_examples.self_attention import your_journey
 
 
 # --8<-- [start:grouped]
@@ -70,17 +73,6 @@ class GroupedQueryAttention(PositionalMultiHeadAttention):
         # num_kv_groups for the keys and values
         batch, tokens, width = t.shape
         return t.view(batch, tokens, width // self.head_dim, self.head_dim).transpose(1, 2)
-
-
-def share_kv_heads(t: torch.Tensor, num_heads: int) -> torch.Tensor:
-    """Keys or values ``(batch, kv_heads, tokens, head_dim)`` repeated for ``num_heads`` query heads: head ``g``
-    serves query heads ``g·size`` to ``(g + 1)·size − 1``, ``size = num_heads // kv_heads`` (as
-    ``scaled_dot_product_attention(..., enable_gqa=True)`` pairs them).
-
-    >>> share_kv_heads(torch.tensor([1.0, 2.0]).view(1, 2, 1, 1), num_heads=4).flatten()
-    tensor([1., 1., 2., 2.])
-    """
-    return t.repeat_interleave(num_heads // t.shape[1], dim=1)
 
 
 # --8<-- [end:grouped]
@@ -264,13 +256,6 @@ def _check_grouped_init(
         )
 
 
-def _check_share(t: object, num_heads: object) -> None:
-    t = check_float_tensor("t", t, shapes={4: "(batch, kv_heads, tokens, head_dim)"})
-    num_heads = check_positive_int("num_heads", num_heads)
-    if num_heads % t.shape[1]:
-        raise ValueError(f"num_heads must be a multiple of t's {t.shape[1]} key-value heads, got {num_heads}")
-
-
 def _check_latent_cache_init(
     self: object,
     batch: object,
@@ -395,7 +380,6 @@ def _check_shape(
 
 
 checked_methods(GroupedQueryAttention, __init__=_check_grouped_init)
-share_kv_heads = checked_by(_check_share, share_kv_heads)
 checked_methods(LatentCache, __init__=_check_latent_cache_init, append=_check_latent_append)
 checked_methods(
     MultiHeadLatentAttention,
@@ -405,3 +389,49 @@ checked_methods(
     forward=_check_latent_forward,
 )
 checked_methods(CacheShape, __init__=_check_shape)
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figure.
+CHAPTER = "grouped-query-attention"
+
+
+def _module_on_journey(build: Callable[[], nn.Module]) -> Callable[[torch.device, torch.dtype], Outputs]:
+    def run(device: torch.device, dtype: torch.dtype) -> Outputs:
+        torch.manual_seed(123)  # as the page's examples
+        module = build()
+        grad_out = torch.randn(1, 6, 8, generator=torch.Generator().manual_seed(0))
+        module.to(device=device, dtype=dtype)
+        return module_outputs(module, [moved(your_journey()[None], device, dtype)], moved(grad_out, device, dtype))
+
+    return run
+
+
+AGREEMENT = (
+    Example(
+        CHAPTER,
+        "GroupedQueryAttention, 4 query heads, 2 key-value heads",
+        _module_on_journey(lambda: GroupedQueryAttention(3, 8, context_length=6, num_heads=4, num_kv_groups=2)),
+    ),
+    Example(
+        CHAPTER,
+        "MultiHeadLatentAttention, 4 heads, latent 2, RoPE key 2",
+        _module_on_journey(
+            lambda: MultiHeadLatentAttention(3, 8, context_length=6, num_heads=4, latent_dim=2, rope_dim=2)
+        ),
+    ),
+)
+
+CONTEXTS = (1024, 4096, 16384, 32768, 65536, 98304, 131072)
+
+
+def _memory_figure() -> Lines:
+    """GiB of cache per sequence in bfloat16 against context length, for each published model."""
+    series = {
+        f"{name} ({attention})": [shape.bytes_per_token() * tokens / 2**30 for tokens in CONTEXTS]
+        for name, (attention, shape) in PUBLISHED.items()
+    }
+    return Lines(CONTEXTS, series, xticks=(0, 32768, 65536, 98304, 131072))
+
+
+FIGURES = {"memory": _memory_figure}

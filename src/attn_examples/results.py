@@ -72,7 +72,7 @@ class BenchRecord:
 @dataclass(frozen=True)
 class DecodeRecord:
     """One rate of ``bench --decode``: tokens per second generating ``new_tokens`` after ``prompt`` tokens,
-    without and with the KV cache (medians).
+    without and with the KV cache (medians), with ``kv_groups`` key-value heads if they are shared.
 
     >>> record = DecodeRecord(32, 16, 1, "float32", "cpu", 350.0, 700.0)
     >>> DecodeRecord.from_json(record.to_json()) == record, record.speedup
@@ -86,6 +86,7 @@ class DecodeRecord:
     device: str
     tokens_per_s_without: float
     tokens_per_s_with: float
+    kv_groups: int | None = None  # key-value heads of GroupedQueryAttention; None: PositionalMultiHeadAttention
 
     @property
     def speedup(self) -> float:

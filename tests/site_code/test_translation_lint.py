@@ -142,6 +142,20 @@ def test_notebook_lines_are_numbered_as_in_the_ipynb_file(tmp_path: Path) -> Non
     assert line == "Un livello." and "Un livello." in text.split("\n")[number - 1]
 
 
+def test_a_page_or_notebook_still_copied_from_the_english_waits_for_its_translation(tmp_path: Path) -> None:
+    body = "# Module\n\nThe module holds the chapter.\n"
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "new.en.md").write_text(f"---\ndescription: A page.\n---\n\n{body}", encoding="utf-8")
+    (tmp_path / "new.vi.md").write_text(f"---\ndescription: A page.\ntables: {{}}\n---\n\n{body}", encoding="utf-8")
+    (tmp_path / "old.en.md").write_text(body, encoding="utf-8")
+    (tmp_path / "old.vi.md").write_text(body.replace("holds", "has"), encoding="utf-8")
+    cells = [{"cell_type": "markdown", "id": "c", "metadata": {}, "source": ["The module."]}]
+    for name in ("lab.en.ipynb", "lab.vi.ipynb"):
+        (tmp_path / "notebooks" / name).write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    read = {Path(prose.path).name for prose in lint.language_files("vi", tmp_path)}
+    assert "old.vi.md" in read and "new.vi.md" not in read and "lab.vi.ipynb" not in read
+
+
 def test_the_nav_titles_of_a_language_are_read_from_mkdocs_yml(tmp_path: Path) -> None:
     config = tmp_path / "mkdocs.yml"
     config.write_text(

@@ -12,7 +12,8 @@ rules, as ``file:line: rule: message`` (and the titles it gives the nav in mkdoc
 
 Prose is what a reader reads as text: code, math, URLs, HTML tags and heading ids are left out, and so
 are the References section (the cited titles stay in their own language) and the glossary's table of the
-terms in five languages.
+terms in five languages. A new chapter's page or notebook that is still a copy of the English (its body, or
+its Markdown cells, unchanged) waits for its translator and is not read.
 """
 
 from __future__ import annotations
@@ -261,10 +262,31 @@ def nav_prose(lang: str, config: Path) -> Prose:
     return prose
 
 
+def _english_copy(path: Path, lang: str) -> bool:
+    """Whether ``path`` still says what its English source says: a new chapter's page whose body, or notebook
+    whose Markdown cells, nobody has translated yet (the site shows it as untranslated)."""
+    english = path.with_name(path.name.replace(f".{lang}.", ".en."))
+    if not english.is_file():
+        return False
+    if path.suffix == ".md":
+        return (
+            _front_matter(path.read_text(encoding="utf-8"))[1] == _front_matter(english.read_text(encoding="utf-8"))[1]
+        )
+
+    def markdown_cells(notebook: Path) -> list[str]:
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+
+    return markdown_cells(path) == markdown_cells(english)
+
+
 def language_files(lang: str, docs: Path = DOCS) -> list[Prose]:
-    """Every file of ``lang`` whose prose the lint reads: pages, notebooks, the site's words, the nav's titles."""
-    pages = [page_prose(p) for p in sorted(docs.glob(f"*.{lang}.md"))]
-    notebooks = [notebook_prose(p) for p in sorted((docs / "notebooks").glob(f"*.{lang}.ipynb"))]
+    """Every file of ``lang`` whose prose the lint reads: pages, notebooks, the site's words, the nav's titles;
+    not the pages and notebooks that are still copies of the English, waiting for their translation."""
+    pages = [page_prose(p) for p in sorted(docs.glob(f"*.{lang}.md")) if not _english_copy(p, lang)]
+    notebooks = [
+        notebook_prose(p) for p in sorted((docs / "notebooks").glob(f"*.{lang}.ipynb")) if not _english_copy(p, lang)
+    ]
     config = docs.parent / "mkdocs.yml"
     nav = [nav_prose(lang, config)] if config.is_file() else []
     return [*pages, *notebooks, words_prose(words.FOLDER / f"{lang}.yml"), *nav]

@@ -11,7 +11,8 @@ class TablesConfig(SitePluginConfig):
     mkdocs.yml, written by ``python -m attn_examples agreement --out``); ``benchmark_marker`` and
     ``targets_marker``: where the benchmarks' tables and their targets go, made from
     ``benchmark_results`` (written by ``make bench``) in the words of the page's front matter;
-    ``decode_marker``: where the decode benchmark's table goes, made from ``decode_results``."""
+    ``decode_marker``: where the decode benchmark's table goes, made from ``decode_results``;
+    ``decode_gqa_marker``: where its table by number of key-value heads goes, made from ``decode_gqa_results``."""
 
     map_marker = c.Type(str, default="<!-- guide-map -->")
     agreement_marker = c.Type(str, default="<!-- agreement-table -->")
@@ -21,3 +22,5 @@ class TablesConfig(SitePluginConfig):
     benchmark_results = c.Type(str, default="docs/benchmarks/cpu/results.jsonl")
     decode_marker = c.Type(str, default="<!-- decode-table -->")
     decode_results = c.Type(str, default="docs/benchmarks/cpu/decode.jsonl")
+    decode_gqa_marker = c.Type(str, default="<!-- decode-gqa-table -->")
+    decode_gqa_results = c.Type(str, default="docs/benchmarks/cpu/decode-gqa.jsonl")

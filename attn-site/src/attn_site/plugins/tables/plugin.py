@@ -19,9 +19,11 @@
   ``docs/benchmarks/cpu/results.jsonl`` (``make bench``) as :func:`attn_examples.bench.markdown_table`
   and :func:`attn_examples.bench.targets_table` write them, in the words the page's front matter gives
   under ``tables: benchmarks:`` (:class:`attn_examples.bench.TableWords`; English without them).
-- The **decode benchmark's table** (``<!-- decode-table -->``, on the page "kv-cache"): the records of
-  ``docs/benchmarks/cpu/decode.jsonl`` (``make bench``) as :func:`attn_examples.bench.decode_table` writes
-  them, in the words of ``tables: decode:`` (:class:`attn_examples.bench.DecodeWords`).
+- The **decode benchmark's tables** (``<!-- decode-table -->``, on the page "kv-cache", and
+  ``<!-- decode-gqa-table -->``, on the page "grouped-query-attention"): the records of
+  ``docs/benchmarks/cpu/decode.jsonl`` and ``decode-gqa.jsonl`` (``make bench``) as
+  :func:`attn_examples.bench.decode_table` writes them, in the words of ``tables: decode:``
+  (:class:`attn_examples.bench.DecodeWords`).
 
 The column titles of the map are the site's words (``words/<lang>.yml``, ``guide_map``).
 """
@@ -216,11 +218,15 @@ class TablesPlugin(SitePlugin):
             tables, targets = benchmark_tables(self.root(config) / self.config.benchmark_results, benchmark)
             markdown = markdown.replace(self.config.benchmark_marker, tables)
             markdown = markdown.replace(self.config.targets_marker, targets)
-        if self.config.decode_marker in markdown:
-            try:
-                decode = decode_words(page.meta, lang, default)
-            except ValueError as error:
-                raise PluginError(str(error)) from error
-            table = decode_results_table(self.root(config) / self.config.decode_results, decode)
-            markdown = markdown.replace(self.config.decode_marker, table)
+        decode_tables = {
+            self.config.decode_marker: self.config.decode_results,
+            self.config.decode_gqa_marker: self.config.decode_gqa_results,
+        }
+        for marker, source in decode_tables.items():
+            if marker in markdown:
+                try:
+                    decode = decode_words(page.meta, lang, default)
+                except ValueError as error:
+                    raise PluginError(str(error)) from error
+                markdown = markdown.replace(marker, decode_results_table(self.root(config) / source, decode))
         return markdown
