@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from attn_examples.gqa import (
 from attn_examples.kv_cache import KVCache, TinyDecoder, cached_attention, generate, kv_cache_bytes
 from attn_examples.multihead import MultiHeadAttention
 from attn_examples.positions import POSITIONS, PositionalMultiHeadAttention
+from attn_examples.results import DecodeRecord, read_results
 from tests.helpers import assert_close, randn, seeded
 
 
@@ -184,3 +186,14 @@ def test_each_device_runs_grouped_and_latent_attention_as_the_cpu_does(device: t
 def test_bad_input_gets_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_recorded_decode_rates_are_faster_with_fewer_key_value_heads() -> None:
+    # the numbers the chapter's page shows (make bench), read, not timed: one key-value head beats four
+    _, records = read_results(
+        Path(__file__).resolve().parent.parent / "docs/benchmarks/cpu/decode-gqa.jsonl", DecodeRecord
+    )
+    rates = {(r.kv_groups, r.new_tokens): r.tokens_per_s_with for r in records}
+    assert {groups for groups, _ in rates} == {4, 2, 1}
+    for tokens in {n for _, n in rates}:
+        assert rates[1, tokens] > 1.1 * rates[4, tokens]
