@@ -6,7 +6,8 @@
 #   make lint    ruff (lint and format) and mypy on the two packages and the tests; the translations' lint
 #   make lock    re-resolve requirements/ci.txt after a change of the requirements
 #   make audit   set up, build, then only the Lighthouse audits (one page at a time, nothing else running)
-#   make bench   set up, then time every attention implementation, and generation with and without the KV cache,
+#   make bench   set up, then time every attention implementation, generation with and without the KV cache
+#                (and with fewer key-value heads), and full against windowed attention,
 #                into docs/benchmarks/cpu (BENCH_OPTS, BENCH_OUT)
 #   make agreement  set up, then compare every example on CPU vs GPU and float32 vs float64 into docs/agreement (AGREEMENT_OPTS)
 
@@ -104,6 +105,7 @@ bench: setup
 	$(BIN)/python -m attn_examples bench --from-jsonl .cache/bench/short/results.jsonl .cache/bench/long/results.jsonl --out $(BENCH_OUT) --no-plot
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 8 32 128 512 --repeats 5 --out $(BENCH_OUT)
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 64 256 --kv-groups 4 2 1 --repeats 3 --out $(BENCH_OUT)
+	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --window 256 --tokens 512 1024 2048 4096 8192 --batch 1 --heads 8 --head-dim 64 --repeats 3 --out $(BENCH_OUT)
 
 # every worked example on the CPU in float32 and float64 and on the device; see python -m attn_examples agreement -h
 agreement: setup

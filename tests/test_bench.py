@@ -20,7 +20,7 @@ from attn_examples.bench import (
     run,
     targets_table,
 )
-from attn_examples.results import BenchRecord, DecodeRecord, read_results
+from attn_examples.results import BenchRecord, DecodeRecord, WindowRecord, read_results
 
 
 def test_every_cpu_implementation_is_measured_and_accurate() -> None:
@@ -268,6 +268,8 @@ def test_cli_writes_the_decode_rates_as_records(tmp_path, capsys) -> None:
         (["--decode", "0"], "each --decode count must be a positive integer"),
         (["--decode", "3", "--batch", "0"], "batch must be a positive integer"),
         (["--kv-groups", "2"], "--kv-groups times generation: it needs --decode"),
+        (["--window", "0"], "--window must be a positive integer"),
+        (["--window", "4", "--decode", "3"], "give one of them"),
         (["--decode", "3", "--kv-groups", "3"], "must divide the 4 query heads (1, 2 or 4), got 3"),
     ],
 )
@@ -284,3 +286,13 @@ def test_cli_times_generation_for_each_number_of_key_value_heads(tmp_path) -> No
     assert [(r.kv_groups, r.new_tokens) for r in records] == [(4, 3), (1, 3)]
     table = decode_table(records, {"torch": "2", "processor": "x", "device": "cpu", "threads": 1}).splitlines()
     assert table[2].startswith("| key-value heads | new tokens |") and table[-1].startswith("| 1 | 3 |")
+
+
+def test_cli_times_full_and_windowed_attention(tmp_path) -> None:
+    argv = ["bench", "--window", "8", "--tokens", "32", "64", "--batch", "1", "--heads", "2", "--head-dim", "4"]
+    assert cli.main([*argv, "--repeats", "1", "--warmup", "0", "--out", str(tmp_path)]) == 0
+    _, records = read_results(tmp_path / "window.jsonl", WindowRecord)
+    assert [(r.implementation, r.tokens) for r in records] == [
+        (name, tokens) for tokens in (32, 64) for name in ("causal SDPA", "SDPA, band mask", "local_attention")
+    ]
+    assert all(r.median_ms > 0 and r.window == 8 for r in records)

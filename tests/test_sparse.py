@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from attn_examples.positions import apply_rope
+from attn_examples.results import WindowRecord, read_results
 from attn_examples.sparse import (
     RollingKVCache,
     block_local,
@@ -14,6 +16,7 @@ from attn_examples.sparse import (
     dense_mask,
     dilated,
     global_and_window,
+    local_attention,
     masked_attention,
     receptive_field,
     sliding_window,
@@ -22,6 +25,8 @@ from attn_examples.sparse import (
     tiled_masked_attention,
 )
 from tests.helpers import randn
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MASKS = {
     "causal": causal,
@@ -134,3 +139,19 @@ def test_a_rolling_cache_gives_windowed_attention_at_every_step_with_rope() -> N
 def test_bad_input_gets_a_clear_error(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(("window", "block"), [(5, 16), (64, 16), (300, 100), (1, 7)])
+def test_local_attention_is_sliding_window_attention_by_blocks(window: int, block: int) -> None:
+    q, k, v = randn(2, 3, 150, 8, seed=0), randn(2, 3, 150, 8, seed=1), randn(2, 3, 150, 8, seed=2)
+    expected = sliding_window_attention(q, k, v, window)
+    torch.testing.assert_close(local_attention(q, k, v, window, block), expected, rtol=0, atol=1e-12)
+
+
+def test_the_recorded_timings_grow_linearly_within_a_window_and_quadratically_in_full() -> None:
+    # the numbers the chapter's figure shows (make bench), read, not timed: from 1,024 to 8,192 tokens (×8)
+    _, records = read_results(ROOT / "docs/benchmarks/cpu/window.jsonl", WindowRecord)
+    ms = {(r.implementation, r.tokens): r.median_ms for r in records}
+    assert ms["local_attention", 8192] / ms["local_attention", 1024] < 16  # linear: about 8
+    assert ms["causal SDPA", 8192] / ms["causal SDPA", 1024] > 20  # quadratic: about 64 at length
+    assert ms["local_attention", 8192] < ms["causal SDPA", 8192] < ms["SDPA, band mask", 8192]

@@ -55,6 +55,15 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         "modules; --device, --dtype, --batch, --repeats, --warmup and --threads apply)",
     )
     p.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        metavar="W",
+        help="time causal attention in full and within a sliding window of W keys, at each --tokens "
+        "(--device, --dtype, --batch, --heads, --head-dim, --repeats, --warmup and --threads apply); "
+        "--out then writes window.jsonl",
+    )
+    p.add_argument(
         "--kv-groups",
         type=int,
         nargs="+",
@@ -143,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             writable_folder(args.out)
         for count in args.decode or ():
             check_positive_int("each --decode count", count)
+        if args.window is not None:
+            check_positive_int("--window", args.window)
+            if args.decode is not None:
+                raise ValueError("--window and --decode time different things: give one of them")
         if args.kv_groups is not None and args.decode is None:
             raise ValueError("--kv-groups times generation: it needs --decode")
         for groups in args.kv_groups or ():
@@ -150,6 +163,18 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"each --kv-groups count must divide the 4 query heads (1, 2 or 4), got {groups}")
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    if args.window is not None:
+        timings = bench.window_timings(config, args.window)
+        env = bench.environment(config)
+        if args.out is None:
+            for record in timings:
+                print(
+                    f"{record.implementation:16} T={record.tokens:6}  {record.median_ms:9.2f} ms  "
+                    f"{record.peak_extra_mib:8.1f} MiB"
+                )
+        else:
+            print(results.write_results(args.out / "window.jsonl", env, timings))
+        return 0
     if args.decode is not None:
         groups = args.kv_groups or [None]
         rates = [rate for g in groups for rate in bench.decode_rates(config, args.decode, kv_groups=g)]

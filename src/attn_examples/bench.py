@@ -699,6 +699,48 @@ def decode_rates(
     return rates
 
 
+# the implementations --window compares: causal attention in full, then within the window two ways
+WINDOW_IMPLEMENTATIONS = ("causal SDPA", "SDPA, band mask", "local_attention")
+
+
+def window_timings(config: Config, window: int) -> list[results.WindowRecord]:
+    """Median time and peak extra memory of causal attention over each of ``config.tokens`` tokens: in full
+    (``F.scaled_dot_product_attention(is_causal=True)``), and within a sliding ``window``, as SDPA with the
+    band as a dense mask (every score still computed) and as ``sparse.local_attention`` (only the band's
+    blocks). ``config``: device, dtype, batch, heads, head_dim, threads, repeats, warmup."""
+    from attn_examples.sparse import dense_mask, local_attention, sliding_window
+
+    device, dtype = torch.device(config.device), DTYPES[config.dtype]
+    torch.set_num_threads(config.threads)
+    records = []
+    for tokens in config.tokens:
+        q, k, v = _inputs(config, tokens, dtype, device)[:3]
+        band = dense_mask(sliding_window(window), tokens, device)
+        runs: dict[str, Callable[[], object]] = {
+            "causal SDPA": functools.partial(F.scaled_dot_product_attention, q, k, v, is_causal=True),
+            "SDPA, band mask": functools.partial(F.scaled_dot_product_attention, q, k, v, attn_mask=band),
+            "local_attention": functools.partial(local_attention, q, k, v, window),
+        }
+        seconds = median_seconds(runs, config.repeats, config.warmup, device)
+        for name, run in runs.items():
+            with PeakMemory() as memory:
+                run()
+            record = results.WindowRecord(
+                name,
+                tokens,
+                window,
+                config.batch,
+                config.heads,
+                config.head_dim,
+                config.dtype,
+                config.device,
+                seconds[name] * 1e3,
+                memory.peak / 2**20,
+            )
+            records.append(record)
+    return records
+
+
 class DecodeWords(TypedDict):
     """The words of the decode table, in one language: the site gives each page its own (attn/tables)."""
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 # the machine, the versions and the date behind a run: the first line of a results file
 Environment = dict[str, object]
 
-R = TypeVar("R", "BenchRecord", "DecodeRecord", "AgreementRecord")
+R = TypeVar("R", "BenchRecord", "DecodeRecord", "WindowRecord", "AgreementRecord")
 
 
 def _check_keys(cls: type, data: Mapping[str, object]) -> None:
@@ -103,6 +103,36 @@ class DecodeRecord:
 
 
 @dataclass(frozen=True)
+class WindowRecord:
+    """One timing of ``bench --window``: causal attention over ``tokens`` tokens, in full or within a sliding
+    ``window``, by one implementation (median milliseconds, peak extra MiB).
+
+    >>> record = WindowRecord("local_attention", 4096, 256, 1, 8, 64, "float32", "cpu", 38.9, 12.0)
+    >>> WindowRecord.from_json(record.to_json()) == record
+    True
+    """
+
+    implementation: str
+    tokens: int
+    window: int
+    batch: int
+    heads: int
+    head_dim: int
+    dtype: str
+    device: str
+    median_ms: float
+    peak_extra_mib: float
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WindowRecord:
+        _check_keys(cls, data)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class Differences:
     """The largest absolute differences of one part (``"output"`` or ``"gradients"``) of an example.
 
@@ -164,7 +194,7 @@ class AgreementRecord:
 
 
 def write_results(
-    path: Path, env: Environment, records: Iterable[BenchRecord | DecodeRecord | AgreementRecord]
+    path: Path, env: Environment, records: Iterable[BenchRecord | DecodeRecord | WindowRecord | AgreementRecord]
 ) -> Path:
     """Write ``env`` then one line per record into ``path``; return ``path``.
 

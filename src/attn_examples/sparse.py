@@ -28,6 +28,7 @@ from attn_examples._checks import (
     checked_by,
     checked_methods,
 )
+from attn_examples.chapters import Example, Heatmap, Outputs, kernel_outputs, moved, positions
 
 # --8<-- [start:masks]
 # (batch, head, query position, key position) -> True where the query may attend to the key
@@ -106,6 +107,26 @@ def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask_mod
 def sliding_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int) -> torch.Tensor:
     """Causal attention in which each query sees its ``window`` most recent keys (itself included)."""
     return F.scaled_dot_product_attention(q, k, v, attn_mask=dense_mask(sliding_window(window), q.shape[-2], q.device))
+
+
+def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, block: int = 128) -> torch.Tensor:
+    """Sliding-window attention in linear time: each block of ``block`` queries attends, through
+    ``F.scaled_dot_product_attention``, only to the ``window - 1`` keys before the block and the block's own,
+    under the band's rows for them. Equal to ``sliding_window_attention``; its work grows as
+    ``tokens × (window + block)``, not ``tokens²``."""
+    tokens = q.shape[-2]
+    outputs = []
+    for start in range(0, tokens, block):
+        end = min(start + block, tokens)
+        first = max(0, start - window + 1)  # the oldest key any query of the block may see
+        rows, cols = torch.arange(start, end, device=q.device), torch.arange(first, end, device=q.device)
+        band = (rows[:, None] >= cols[None, :]) & (rows[:, None] - cols[None, :] < window)
+        outputs.append(
+            F.scaled_dot_product_attention(
+                q[..., start:end, :], k[..., first:end, :], v[..., first:end, :], attn_mask=band
+            )
+        )
+    return torch.cat(outputs, dim=-2)
 
 
 # --8<-- [end:masks]
@@ -276,6 +297,12 @@ def _check_sliding(q: object, k: object, v: object, window: object) -> None:
     _check_window(window)
 
 
+def _check_local(q: object, k: object, v: object, window: object, block: object = 128) -> None:
+    _check_attention_inputs(q, k, v)
+    _check_window(window)
+    check_positive_int("block", block)
+
+
 def _check_reach(mask: object, layers: object) -> None:
     _check_square_mask(mask)
     check_positive_int("layers", layers)
@@ -330,7 +357,52 @@ block_local = checked_by(lambda block: check_positive_int("block", block), block
 dense_mask = checked_by(_check_dense, dense_mask)
 masked_attention = checked_by(_check_masked, masked_attention)
 sliding_window_attention = checked_by(_check_sliding, sliding_window_attention)
+local_attention = checked_by(_check_local, local_attention)
 receptive_field = checked_by(_check_reach, receptive_field)
 tile_occupancy = checked_by(_check_occupancy, tile_occupancy)
 tiled_masked_attention = checked_by(_check_tiled, tiled_masked_attention)
 checked_methods(RollingKVCache, __init__=_check_rolling_init, append=_check_rolling_append)
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figure of masks (its
+# figure of times is drawn from the measurements of `bench --window`).
+CHAPTER = "sparse-attention"
+PATTERNS = {  # the chapter's five masks on 16 tokens, as the figure and the agreement examples show them
+    "causal": causal,
+    "sliding window of 4": sliding_window(4),
+    "2 global tokens, window of 3": global_and_window(2, 3),
+    "dilated, 4 keys 2 apart": dilated(4, 2),
+    "local blocks of 4": block_local(4),
+}
+
+
+def _qkv(device: torch.device, dtype: torch.dtype) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return [moved(torch.randn(1, 2, 40, 8, generator=g), device, dtype) for _ in range(4)]
+
+
+def _tiled(device: torch.device, dtype: torch.dtype) -> Outputs:
+    q, k, v, _ = _qkv(device, dtype)
+    mask = dense_mask(global_and_window(2, 5), 40, device)
+    return {"output": {"output": tiled_masked_attention(q, k, v, mask, tile=8)}}
+
+
+def _local(device: torch.device, dtype: torch.dtype) -> Outputs:
+    q, k, v, grad_out = _qkv(device, dtype)
+    return kernel_outputs(lambda q, k, v: local_attention(q, k, v, 6, block=16), q, k, v, grad_out)
+
+
+AGREEMENT = (
+    Example(CHAPTER, "tiled_masked_attention, 2 global tokens and a window of 5, tiles of 8", _tiled),
+    Example(CHAPTER, "local_attention, window 6, blocks of 16", _local),
+)
+
+
+def _masks_figure() -> Heatmap:
+    masks = torch.stack([dense_mask(rule, 16) for rule in PATTERNS.values()])
+    weights = masks / masks.sum(dim=-1, keepdim=True)  # uniform scores: each allowed key gets an equal share
+    return Heatmap(weights, positions(16), annotate=False)
+
+
+FIGURES = {"masks": _masks_figure}

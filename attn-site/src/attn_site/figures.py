@@ -28,7 +28,7 @@ from pathlib import Path
 
 from attn_examples.bench import IMPLEMENTATIONS, MODES
 from attn_examples.chapters import Heatmap, Lines, chapter_modules
-from attn_examples.results import BenchRecord, read_results
+from attn_examples.results import BenchRecord, WindowRecord, read_results
 from attn_site.i18n import LANGUAGES
 from attn_site.pages import figure_words
 from attn_site.plot import THEMES, Curve, attention_heatmap, heads_heatmaps, line_chart, to_svg
@@ -36,6 +36,7 @@ from attn_site.words import words_for
 
 DOCS = Path("docs")
 BENCHMARK_RESULTS = Path("benchmarks/cpu/results.jsonl")  # under the docs folder, written by `make bench`
+WINDOW_RESULTS = Path("benchmarks/cpu/window.jsonl")  # bench --window, also part of `make bench`
 
 Text = Callable[[str], str]
 
@@ -74,6 +75,22 @@ def benchmark_timings(docs: Path = DOCS) -> Timings:
     return Timings(tuple(panels))
 
 
+def window_timings(docs: Path = DOCS) -> Lines:
+    """Median times of causal attention in full and within a sliding window against the number of tokens,
+    log-log, read from ``docs/benchmarks/cpu/window.jsonl`` (``make bench``).
+
+    >>> sorted(window_timings().series)
+    ['SDPA, band mask', 'causal SDPA', 'local_attention']
+    """
+    _, records = read_results(docs / WINDOW_RESULTS, WindowRecord)
+    tokens = sorted({r.tokens for r in records})
+    series = {
+        name: [next(r.median_ms for r in records if (r.implementation, r.tokens) == (name, t)) for t in tokens]
+        for name in dict.fromkeys(r.implementation for r in records)
+    }
+    return Lines(tokens, series, log=True, xticks=tokens)
+
+
 @dataclass(frozen=True)
 class GuideFigure:
     """One figure of a page: ``name`` is ``"<page>/<figure>"``, ``data(docs)`` gives what it shows."""
@@ -94,6 +111,7 @@ FIGURES = (
         for name, data in getattr(module, "FIGURES", {}).items()
     ),
     GuideFigure("benchmarks/time", benchmark_timings),
+    GuideFigure("sparse-attention/time", window_timings),
 )
 
 

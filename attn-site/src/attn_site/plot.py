@@ -393,6 +393,7 @@ def line_chart(
             ax.set_ylim(bottom=0)
         if xticks is not None:
             ax.set_xticks(list(xticks), [f"{tick:g}" for tick in xticks])
+            ax.set_xticks([], minor=True)  # on a log axis, the minor marks would be labelled too
         ax.set_title(panel_title, color=colours.text, fontsize=10)
         ax.grid(True, which="major", alpha=0.3, color=colours.frame)
         ax.tick_params(colors=colours.text, which="both")
