@@ -35,8 +35,23 @@ def _check_keys(cls: type, data: Mapping[str, object]) -> None:
         )
 
 
+Flat = TypeVar("Flat", bound="FlatRecord")
+
+
+class FlatRecord:
+    """A record whose fields are JSON values as they stand: one JSON object per record, its keys the fields."""
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]  # the subclasses are dataclasses
+
+    @classmethod
+    def from_json(cls: type[Flat], data: Mapping[str, Any]) -> Flat:
+        _check_keys(cls, data)
+        return cls(**data)
+
+
 @dataclass(frozen=True)
-class BenchRecord:
+class BenchRecord(FlatRecord):
     """One measurement of ``bench``: one implementation at one (mode, causal, tokens).
 
     >>> record = BenchRecord("SDPA", "kernel", "forward", False, 128, 8, 12, 64, "float32", "cpu", 1.5, 3.0, 1e-7)
@@ -60,17 +75,9 @@ class BenchRecord:
     tflops: float | None = None  # of the attention itself, for kernels; None for modules
     sdpa_backend: str | None = None  # the backend PyTorch picked, for the implementation "SDPA"
 
-    def to_json(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BenchRecord:
-        _check_keys(cls, data)
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class DecodeRecord:
+class DecodeRecord(FlatRecord):
     """One rate of ``bench --decode``: tokens per second generating ``new_tokens`` after ``prompt`` tokens,
     without and with the KV cache (medians), with ``kv_groups`` key-value heads if they are shared.
 
@@ -93,17 +100,9 @@ class DecodeRecord:
         """How many times faster generation is with the cache."""
         return self.tokens_per_s_with / self.tokens_per_s_without
 
-    def to_json(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DecodeRecord:
-        _check_keys(cls, data)
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class WindowRecord:
+class WindowRecord(FlatRecord):
     """One timing of ``bench --window``: causal attention over ``tokens`` tokens, in full or within a sliding
     ``window``, by one implementation (median milliseconds, peak extra MiB).
 
@@ -122,14 +121,6 @@ class WindowRecord:
     device: str
     median_ms: float
     peak_extra_mib: float
-
-    def to_json(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WindowRecord:
-        _check_keys(cls, data)
-        return cls(**data)
 
 
 @dataclass(frozen=True)
