@@ -149,9 +149,12 @@ def test_local_attention_is_sliding_window_attention_by_blocks(window: int, bloc
 
 
 def test_the_recorded_timings_grow_linearly_within_a_window_and_quadratically_in_full() -> None:
-    # the numbers the chapter's figure shows (make bench), read, not timed: from 1,024 to 8,192 tokens (×8)
+    # the numbers the chapter's figures show (make bench), read, not timed: from 1,024 to 8,192 tokens (×8)
     _, records = read_results(ROOT / "docs/benchmarks/cpu/window.jsonl", WindowRecord)
     ms = {(r.implementation, r.tokens): r.median_ms for r in records}
     assert ms["local_attention", 8192] / ms["local_attention", 1024] < 16  # linear: about 8
     assert ms["causal SDPA", 8192] / ms["causal SDPA", 1024] > 20  # quadratic: about 64 at length
     assert ms["local_attention", 8192] < ms["causal SDPA", 8192] < ms["SDPA, band mask", 8192]
+    mib = {(r.implementation, r.tokens): r.peak_extra_mib for r in records}
+    assert mib["SDPA, band mask", 8192] / mib["SDPA, band mask", 1024] > 20  # a T × T matrix
+    assert mib["local_attention", 8192] / mib["local_attention", 1024] < 16

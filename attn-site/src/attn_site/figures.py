@@ -75,20 +75,34 @@ def benchmark_timings(docs: Path = DOCS) -> Timings:
     return Timings(tuple(panels))
 
 
+def _window_lines(docs: Path, measure: Callable[[WindowRecord], float]) -> Lines:
+    """One ``measure`` of each ``bench --window`` record against the number of tokens, log-log, one line per
+    implementation, read from ``docs/benchmarks/cpu/window.jsonl`` (``make bench``)."""
+    _, records = read_results(docs / WINDOW_RESULTS, WindowRecord)
+    tokens = sorted({r.tokens for r in records})
+    series = {
+        name: [next(measure(r) for r in records if (r.implementation, r.tokens) == (name, t)) for t in tokens]
+        for name in dict.fromkeys(r.implementation for r in records)
+    }
+    return Lines(tokens, series, log=True, xticks=tokens)
+
+
 def window_timings(docs: Path = DOCS) -> Lines:
-    """Median times of causal attention in full and within a sliding window against the number of tokens,
-    log-log, read from ``docs/benchmarks/cpu/window.jsonl`` (``make bench``).
+    """Median milliseconds of causal attention in full and within a sliding window against the number of tokens.
 
     >>> sorted(window_timings().series)
     ['SDPA, band mask', 'causal SDPA', 'local_attention']
     """
-    _, records = read_results(docs / WINDOW_RESULTS, WindowRecord)
-    tokens = sorted({r.tokens for r in records})
-    series = {
-        name: [next(r.median_ms for r in records if (r.implementation, r.tokens) == (name, t)) for t in tokens]
-        for name in dict.fromkeys(r.implementation for r in records)
-    }
-    return Lines(tokens, series, log=True, xticks=tokens)
+    return _window_lines(docs, lambda record: record.median_ms)
+
+
+def window_memory(docs: Path = DOCS) -> Lines:
+    """Peak extra MiB (the tensors PyTorch's operators allocate) of the same runs against the number of tokens.
+
+    >>> window_memory().series["local_attention"][0] > 0
+    True
+    """
+    return _window_lines(docs, lambda record: record.peak_extra_mib)
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ FIGURES = (
     ),
     GuideFigure("benchmarks/time", benchmark_timings),
     GuideFigure("sparse-attention/time", window_timings),
+    GuideFigure("sparse-attention/memory", window_memory),
 )
 
 
