@@ -152,12 +152,20 @@ BLOCKING = ("serious", "critical")
 # each block as it nears the screen (content-visibility in extra.css, code blocks mounted lazily), so
 # that every block has been laid out once and keeps its size, and what axe reads (positions, overflow,
 # the colours behind the text) is what the reader sees; blocks no longer change size under axe's feet.
+# Every wait is bounded: a frame that never comes (a page the browser stops painting) or an animation that
+# never ends (an infinite one, or one cancelled before it finishes) would otherwise hang the test for good.
 READ_THROUGH = """async () => {
-    const frame = () => new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    const frame = () => new Promise(resolve => {
+        requestAnimationFrame(() => requestAnimationFrame(resolve));
+        setTimeout(resolve, 250);
+    });
     for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight) { scrollTo(0, y); await frame(); }
     scrollTo(0, 0);
     await frame();
-    await Promise.all(document.getAnimations().map(animation => animation.finished));  // the header's title
+    const ending = document.getAnimations()  // the header's title
+        .filter(animation => animation.effect && animation.effect.getComputedTiming().endTime !== Infinity)
+        .map(animation => animation.finished.catch(() => null));
+    await Promise.race([Promise.all(ending), new Promise(resolve => setTimeout(resolve, 3000))]);
 }"""
 
 
