@@ -21,6 +21,7 @@ from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 # --8<-- [end:imports]
 # isort: split
 from attn_examples._checks import (
+    check_float_dtype,
     check_float_tensor,
     check_positive_int,
     check_qkv,
@@ -337,8 +338,7 @@ def _check_rolling_init(
 ) -> None:
     for name, value in (("batch", batch), ("heads", heads), ("head_dim", head_dim), ("window", window)):
         check_positive_int(name, value)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    check_float_dtype("dtype", dtype)
 
 
 def _check_rolling_append(self: RollingKVCache, key: object, value: object) -> None:
@@ -368,7 +368,7 @@ checked_methods(RollingKVCache, __init__=_check_rolling_init, append=_check_roll
 # `python -m attn_examples agreement` compares across devices, and the data of its figure of masks (its
 # figure of times is drawn from the measurements of `bench --window`).
 CHAPTER = "sparse-attention"
-PATTERNS = {  # the chapter's five masks on 16 tokens, as the figure and the agreement examples show them
+PATTERNS = {  # the chapter's five masks, as its figure of masks and its notebook show them
     "causal": causal,
     "sliding window of 4": sliding_window(4),
     "2 global tokens, window of 3": global_and_window(2, 3),
