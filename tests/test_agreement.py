@@ -38,6 +38,9 @@ CUDA = torch.cuda.is_available()
 # outputs stay below 1e-6, gradients (about twice as many operations, sums over tokens) below 2e-6.
 # Measured on the project's CPU: 3e-8 to 4e-7 for outputs, up to 7e-7 for flash_attention's gradients.
 F32_VS_F64 = {"output": 1e-6, "gradients": 2e-6}
+# A whole trained model rounds through far more: the tiny GPT's 4 blocks (sums over 64 and 256 features) and a
+# softmax over 256 bytes; measured 2.2e-6 on its probabilities.
+WHOLE_MODELS = {"the trained tiny GPT on three lines of Measure for Measure": {"output": 1e-5}}
 # Largest |GPU float32 − CPU float32| accepted: the guide's float32 tolerance for outputs
 # (tests/helpers.py), five times more for gradients; float64 must agree to rounding.
 GPU_F32 = {"output": 1e-5, "gradients": 5e-5}
@@ -87,7 +90,8 @@ def test_float32_agrees_with_float64_on_the_cpu(cpu_records, example) -> None:
         difference = differences.cpu_f32_vs_f64
         assert difference is not None and math.isfinite(difference)
         # float32 is not float64: a 0 would mean both runs computed in one precision
-        assert 0 < difference < F32_VS_F64[part], (example.name, part, difference)
+        limit = WHOLE_MODELS.get(example.name, F32_VS_F64)[part]
+        assert 0 < difference < limit, (example.name, part, difference)
 
 
 def test_examples_with_a_backward_pass_report_gradients(cpu_records) -> None:

@@ -88,6 +88,7 @@ def test_the_wheel_holds_the_readers_package_alone(wheel: Path) -> None:
     modules = {name for name in names if not name.startswith("attn_examples-")}
     assert modules and all(name.startswith("attn_examples/") for name in modules), sorted(modules)
     assert {f"attn_examples/{m}.py" for m in CHAPTER_MODULES} <= modules
+    assert {"attn_examples/data/shakespeare.txt", "attn_examples/data/tiny_gpt.pt"} <= modules  # corpus, checkpoint
     site_code = [name for name in modules if re.search(r"attn_site|i18n|figures|plot\.py|\.yml$", name)]
     assert site_code == []
 
@@ -113,6 +114,7 @@ def test_the_wheel_installs_and_imports_beside_torch_and_numpy_alone(wheel: Path
     imports = "; ".join(f"import attn_examples.{m}" for m in CHAPTER_MODULES)
     check = (
         f"{imports}; import importlib.util as u; "
-        "assert u.find_spec('attn_site') is None; assert u.find_spec('mkdocs') is None"
+        "assert u.find_spec('attn_site') is None; assert u.find_spec('mkdocs') is None; "
+        "from attn_examples.gpt import corpus, load_checkpoint; load_checkpoint(); corpus()"
     )
     subprocess.run([str(python), "-c", check], check=True, cwd=tmp_path)

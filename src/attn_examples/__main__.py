@@ -1,4 +1,4 @@
-"""Command line: ``python -m attn_examples bench ...`` and ``python -m attn_examples agreement ...``."""
+"""Command line: ``python -m attn_examples bench ...``, ``... agreement ...`` and ``... train ...``."""
 
 from __future__ import annotations
 
@@ -118,14 +118,96 @@ def _agreement(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     return 0
 
 
+def _train_parser(sub: argparse._SubParsersAction) -> None:
+    from attn_examples.gpt import GPTConfig, TrainingConfig
+
+    model, training = GPTConfig(), TrainingConfig()
+    p = sub.add_parser(
+        "train",
+        help="train the tiny GPT on the shipped corpus",
+        description='Train the chapter "tiny-gpt"\'s model on the shipped Shakespeare, with a progress bar; '
+        "every evaluation records the held-out loss and each head's previous-token and induction scores.",
+    )
+    p.add_argument("--steps", type=int, default=training.steps)
+    p.add_argument("--batch", type=int, default=training.batch)
+    p.add_argument("--seed", type=int, default=training.seed)
+    p.add_argument(
+        "--repeated",
+        type=float,
+        default=training.repeated,
+        help="the fraction of each batch's windows that repeat a passage (what makes induction heads appear)",
+    )
+    p.add_argument("--d-model", type=int, default=model.d_model)
+    p.add_argument("--layers", type=int, default=model.layers)
+    p.add_argument("--heads", type=int, default=model.num_heads)
+    p.add_argument(
+        "--device", default=None, choices=["cpu", "cuda", "mps"], help="default: CUDA, else MPS, else the CPU"
+    )
+    p.add_argument("--out", type=Path, default=None, help="the checkpoint to write (default: none)")
+
+
+def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
+    import dataclasses
+
+    import torch
+
+    from attn_examples import gpt
+    from attn_examples.device import default_device
+
+    try:
+        for name in ("steps", "batch", "d_model", "layers", "heads"):
+            check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
+        if args.d_model % args.heads:
+            raise ValueError(f"--d-model must be divisible by --heads, got {args.d_model} and {args.heads}")
+        if args.out is not None:
+            writable_folder(args.out.parent)
+        device = torch.device(args.device) if args.device is not None else default_device()
+    except (TypeError, ValueError, RuntimeError) as error:
+        parser.error(str(error))
+    try:
+        training = gpt.TrainingConfig(steps=args.steps, batch=args.batch, seed=args.seed, repeated=args.repeated)
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
+    training = dataclasses.replace(training, eval_every=min(training.eval_every, args.steps))
+    torch.manual_seed(training.seed)
+    config = gpt.GPTConfig(d_model=args.d_model, layers=args.layers, num_heads=args.heads)
+    model = gpt.GPT(config).to(device)
+    history = gpt.training_run(model, training, log=gpt.progress(training.steps))
+    last = history[-1]
+    print(
+        f"held-out loss {last['held_out_loss']:.3f} nats per byte after {last['step']} steps, {last['seconds']:.0f} s"
+    )
+    if args.out is not None:
+        gpt.round_to_float16(model)  # what the checkpoint holds; its loss and scores, measured again
+        _, held_out = gpt.corpus()
+        published: dict[str, object] = {
+            "held_out_loss": gpt.held_out_loss(model, held_out, training.eval_batches, training.batch)
+        }
+        published.update({name: t.tolist() for name, t in gpt.head_scores(model, gpt.SAMPLE).items()})
+        provenance = {
+            "command": "python -m attn_examples train " + " ".join(argv),
+            "training": dataclasses.asdict(training),
+            "history": history,
+            "published": published,
+            "torch": str(torch.__version__),
+            "device": str(device),
+        }
+        print(gpt.save_checkpoint(model, args.out, provenance))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn_examples")
     sub = parser.add_subparsers(dest="command", required=True)
     _bench_parser(sub)
     _agreement_parser(sub)
+    _train_parser(sub)
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.command == "agreement":
         return _agreement(parser, args)
+    if args.command == "train":
+        return _train(parser, args, argv[1:])
     from attn_examples import bench
 
     if args.from_jsonl is not None:

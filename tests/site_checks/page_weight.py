@@ -41,9 +41,16 @@ def loaded_files(html: Path) -> set[Path]:
     return found
 
 
+# what a page's scripts fetch as it loads, by the element that makes them fetch it (the explorer's trained
+# model: attn/model serves its weights, gpt-explorer.js fetches them when the page has the explorer)
+_FETCHES = {'class="gpt-explorer"': "assets/tiny-gpt.safetensors"}
+
+
 def page_weight(html: Path) -> int:
-    """Bytes transferred for ``html`` with an empty cache (uncompressed)."""
-    return _size(html) + sum(_size(f) for f in loaded_files(html))
+    """Bytes transferred for ``html`` with an empty cache (uncompressed), what its scripts fetch included."""
+    text = html.read_text(encoding="utf-8")
+    fetched = sum(_size(SITE / path) for marker, path in _FETCHES.items() if marker in text)
+    return _size(html) + sum(_size(f) for f in loaded_files(html)) + fetched
 
 
 def language_of(path: Path) -> str:

@@ -191,3 +191,15 @@ def test_every_translation_has_a_term_base_and_a_style_guide(lang: str) -> None:
 def test_the_translation_passes_its_lint(lang: str) -> None:
     violations = lint.lint((lang,))
     assert not violations, "\n".join(map(str, violations))
+
+
+def test_an_html_tag_over_several_lines_shows_only_the_words_of_its_prose_attributes(tmp_path: Path) -> None:
+    page = tmp_path / "explorer.it.md"
+    page.write_text(
+        '# Esploratore { #explorer }\n\n<div class="gpt-explorer"\n     data-layer="2"\n'
+        '     data-msg-empty="Scrivi un testo nel layer.">\n<label>Testo</label>\n</div>\n',
+        encoding="utf-8",
+    )
+    lines = [line for _, line in lint.page_prose(page).lines]
+    assert "Scrivi un testo nel layer." in lines
+    assert not any("data-layer" in line or "gpt-explorer" in line for line in lines)

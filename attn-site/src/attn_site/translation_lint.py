@@ -73,6 +73,9 @@ _FENCE = re.compile(r"^ *(```+|~~~+)")
 _HEADING = re.compile(r"^(#{1,6})\s+.*?(?:\{\s*#(?P<id>[\w-]+)\s*\})?\s*$")
 _ADMONITION = re.compile(r'^ *(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+"(?P<title>[^"]*)")?\s*$')
 _SNIPPET = re.compile(r"^ *--8<--")
+_OPENING_TAG = re.compile(r"^\s*<[A-Za-z][\w-]*(?:\s[^>]*)?$")  # an HTML tag whose attributes go on below
+_ATTRIBUTE = re.compile(r'^\s*(?P<name>[\w:-]+)\s*=\s*(?P<quote>["\'])(?P<value>.*?)(?P=quote)\s*(?P<end>/?>)?')
+_PROSE_ATTRIBUTE = re.compile(r"data-(?:text|msg|label|new)-[\w-]+|title|alt|aria-label|placeholder")
 _BRACKETED = re.compile(r"[(（]([^()（）]*)[)）]")
 _ENGLISH = re.compile(r"[A-Za-z][A-Za-z \-]*[A-Za-z]")
 _NUMBER = re.compile(r"(?<![\d.,\u202f])\d{1,3}(?:[,.\u202f]\d{3})+(?![\d]|[.,]\d)")
@@ -157,10 +160,19 @@ class Prose:
 def _markdown_lines(text: str, first_line: int) -> Iterator[tuple[int, str]]:
     """The prose lines of a Markdown body starting at ``first_line`` of its file."""
     fence: str | None = None
-    in_math = False
+    in_math = in_tag = False
     skipped_level = 0
     for number, line in enumerate(text.split("\n"), start=first_line):
         stripped = line.strip()
+        if in_tag:  # one attribute a line: the words a reader sees in its value, if it holds any
+            attribute = _ATTRIBUTE.match(line)
+            if attribute is not None and _PROSE_ATTRIBUTE.fullmatch(attribute.group("name")):
+                yield number, attribute.group("value")
+            in_tag = attribute is None or attribute.group("end") is None
+            continue
+        if _OPENING_TAG.match(line) is not None and fence is None and not in_math:
+            in_tag = True
+            continue
         if fence is not None:
             fence = None if stripped.startswith(fence) and not stripped[len(fence) :].strip() else fence
             continue
