@@ -155,7 +155,7 @@ def _gpt2_init(module: nn.Module) -> None:
 class TrainingConfig:
     """How ``train`` runs: AdamW with weight decay on the matrices alone, a linear warm-up then a cosine
     decay of the learning rate to a tenth, the gradients' norm clipped, a held-out loss every
-    ``eval_every`` steps; a fraction ``repeated`` of each batch's windows is a passage followed by itself
+    ``eval_every`` steps; a fraction ``repeated`` of each batch's windows repeats a passage until it is full
     (``repeated_windows``)."""
 
     steps: int = 2500

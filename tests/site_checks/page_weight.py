@@ -41,16 +41,20 @@ def loaded_files(html: Path) -> set[Path]:
     return found
 
 
-# what a page's scripts fetch as it loads, by the element that makes them fetch it (the explorer's trained
-# model: attn/model serves its weights, gpt-explorer.js fetches them when the page has the explorer)
+def page_weight(html: Path) -> int:
+    """Bytes transferred for ``html`` with an empty cache (uncompressed), as it loads."""
+    return _size(html) + sum(_size(f) for f in loaded_files(html))
+
+
+# what a page's scripts fetch once it has loaded, by the element that makes them fetch it (the explorer's
+# trained model: attn/model serves its weights, gpt-explorer.js fetches them when the page has the explorer)
 _FETCHES = {'class="gpt-explorer"': "assets/tiny-gpt.safetensors"}
 
 
-def page_weight(html: Path) -> int:
-    """Bytes transferred for ``html`` with an empty cache (uncompressed), what its scripts fetch included."""
+def fetched_weight(html: Path) -> int:
+    """Bytes the scripts of ``html`` fetch after it has loaded (uncompressed)."""
     text = html.read_text(encoding="utf-8")
-    fetched = sum(_size(SITE / path) for marker, path in _FETCHES.items() if marker in text)
-    return _size(html) + sum(_size(f) for f in loaded_files(html)) + fetched
+    return sum(_size(SITE / path) for marker, path in _FETCHES.items() if marker in text)
 
 
 def language_of(path: Path) -> str:
