@@ -70,7 +70,8 @@ class Heatmap:
     queries' labels by default). ``hidden`` is True where a mask hides a
     weight; ``signed`` centres the colours on zero (for gradients);
     ``tiles`` outlines blocks of that many rows and columns; ``annotate``
-    writes the values in the cells (by default when they fit).
+    writes the values in the cells (by default when they fit); ``per_row``
+    puts that many heads' panels in a row (all in one by default).
 
     >>> Heatmap(torch.eye(2), ("a", "b")).keys
     ('a', 'b')
@@ -78,6 +79,10 @@ class Heatmap:
     Traceback (most recent call last):
     ...
     ValueError: queries must label the 2 rows of weights, got 1 labels
+    >>> Heatmap(torch.ones(4, 2, 2), ("a", "b"), per_row=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: per_row must be a positive int (panels in a row), got 0
     """
 
     weights: torch.Tensor
@@ -87,6 +92,7 @@ class Heatmap:
     signed: bool = False
     tiles: tuple[int, int] | None = None
     annotate: bool | None = None
+    per_row: int | None = None
 
     def __post_init__(self) -> None:
         weights = check_float_tensor(
@@ -101,6 +107,10 @@ class Heatmap:
             raise ValueError(f"keys must label the {columns} columns of weights, got {len(self.keys)} labels")
         if self.hidden is not None and self.hidden.shape != (rows, columns):
             raise ValueError(f"hidden must have shape ({rows}, {columns}), got {tuple(self.hidden.shape)}")
+        if self.per_row is not None and (
+            isinstance(self.per_row, bool) or not isinstance(self.per_row, int) or self.per_row < 1
+        ):
+            raise ValueError(f"per_row must be a positive int (panels in a row), got {self.per_row!r}")
 
 
 @dataclass(frozen=True)

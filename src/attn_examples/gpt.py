@@ -761,6 +761,13 @@ def _heads_figure() -> Heatmap:
     return Heatmap(torch.stack([m[chosen[name]] for m in maps for name in names]), byte_labels(tokens), annotate=False)
 
 
+def _every_head_figure() -> Heatmap:
+    """Every head of the trained model on ``PASSAGE``: a row per layer, a column per head."""
+    tokens = encode(PASSAGE)
+    maps = attention_maps(load_checkpoint(), tokens)
+    return Heatmap(maps.flatten(0, 1), byte_labels(tokens), annotate=False, per_row=maps.shape[1])
+
+
 def _history(name: str, head: tuple[int, int] | None = None) -> tuple[list[int], list[float]]:
     history = read_checkpoint()["history"]
     values = [r[name] if head is None else r[name][head[0]][head[1]] for r in history]
@@ -784,4 +791,4 @@ def _loss_figure() -> Lines:
     return Lines(steps, {"held_out_loss": values})
 
 
-FIGURES = {"heads": _heads_figure, "scores": _scores_figure, "loss": _loss_figure}
+FIGURES = {"heads": _heads_figure, "every-head": _every_head_figure, "scores": _scores_figure, "loss": _loss_figure}

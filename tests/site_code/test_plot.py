@@ -78,6 +78,33 @@ def test_heads_share_one_scale_and_get_their_titles() -> None:
     assert {ax.images[0].get_clim() for ax in heads} == {(0.0, 1.0)}
 
 
+def test_heads_fill_rows_and_only_outer_panels_label_tokens() -> None:
+    weights = torch.stack([_causal(3)[0] for _ in range(5)])
+    fig = heads_heatmaps(weights, list("abc"), head_titles=list("12345"), xlabel="k", ylabel="q", per_row=2)
+    panels = [ax for ax in fig.axes if ax.images and ax.get_visible()][:5]
+    assert [ax.get_subplotspec().get_geometry()[:2] for ax in panels] == [(3, 2)] * 5
+    assert [ax.get_title() for ax in panels] == list("12345")
+    shown = [ax.xaxis.get_tick_params()["labelbottom"] for ax in panels]
+    # the bottom row, and the panel above the last row's empty place
+    assert shown == [False, False, False, True, True]
+    assert [ax.get_ylabel() for ax in panels] == ["q", "", "q", "", "q"]
+    assert [ax.get_xlabel() for ax in panels] == ["", "", "", "k", "k"]
+
+
+def test_svg_is_compact_and_draws_the_same_text() -> None:
+    import re
+
+    weights = torch.stack([_causal(12)[0] for _ in range(4)])
+    fig = heads_heatmaps(weights, [f"t{i}" for i in range(12)], head_titles=list("abcd"), per_row=2)
+    svg = to_svg(fig)
+    assert 'style="' not in "".join(re.findall(r"<text\b[^>]*>", svg))  # each text's style is a class
+    assert "rotate(-0 " not in svg and not re.search(r'<g id="[^"]*">\s*</g>', svg)
+    classes = re.findall(r'<text class="(t\d+)"', svg)
+    assert classes and all(f".{name}{{" in svg for name in set(classes))
+    labels = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
+    assert labels.count("t5") == 2 + 2  # two panels label the rows, two the columns
+
+
 def test_svg_keeps_text_as_text_and_is_reproducible() -> None:
     weights = attention_matrix(hello_shiny_sun())
     first = to_svg(attention_heatmap(weights, TOKENS, title="注意力权重"))
@@ -107,6 +134,11 @@ def test_svg_keeps_text_as_text_and_is_reproducible() -> None:
             lambda: heads_heatmaps(torch.ones(2, 2), ["a", "b"], head_titles=["h"]),
             ValueError,
             r"\(heads, queries, keys\)",
+        ),
+        (
+            lambda: heads_heatmaps(torch.ones(2, 2, 2), ["a", "b"], head_titles=["h", "i"], per_row=0),
+            ValueError,
+            "per_row must be a positive int",
         ),
     ],
 )

@@ -249,6 +249,7 @@ def _drawn(data: Heatmap | Lines | Timings, text: Text, theme: str):
         head_titles=[text(f"head-{h}") for h in range(1, heatmap.weights.shape[0] + 1)],
         hidden=heatmap.hidden,
         annotate=heatmap.annotate,
+        per_row=heatmap.per_row,
         theme=theme,
         **words,
     )
