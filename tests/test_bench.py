@@ -296,3 +296,37 @@ def test_cli_times_full_and_windowed_attention(tmp_path) -> None:
         (name, tokens) for tokens in (32, 64) for name in ("causal SDPA", "SDPA, band mask", "local_attention")
     ]
     assert all(r.median_ms > 0 and r.window == 8 for r in records)
+
+
+def test_cli_ranks_times_ring_and_all_gather_attention(tmp_path, capsys) -> None:
+    from attn_examples.results import RingRecord, read_results
+
+    argv = ["bench", "--ranks", "2", "--tokens", "9", "--batch", "1", "--heads", "2", "--head-dim", "4"]
+    argv += ["--repeats", "1", "--warmup", "0", "--causal", "yes", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    _, records = read_results(tmp_path / "ring.jsonl", RingRecord)
+    assert [(r.implementation, r.layout) for r in records] == [
+        ("ring_attention", "contiguous"),
+        ("all_gather_attention", "contiguous"),
+        ("ring_attention", "zigzag"),
+        ("all_gather_attention", "zigzag"),
+    ]
+    for record in records:
+        assert len(record.rank_ms) == 2 and record.max_abs_error < 1e-5 and record.peak_extra_mib > 0
+        if record.implementation == "ring_attention":
+            assert record.sent_mib == record.formula_mib > 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "--ranks", "0"], "each --ranks count must be a positive integer"),
+        (["bench", "--ranks", "4", "--tokens", "3"], "at least one token per rank"),
+        (["bench", "--ranks", "2", "--window", "8"], "give one of them"),
+    ],
+)
+def test_cli_refuses_bad_ranks_before_timing(argv, message, monkeypatch, capsys) -> None:
+    monkeypatch.setattr("attn_examples.bench.ring_timings", lambda *a, **k: pytest.fail("timed before refusing"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err

@@ -287,6 +287,8 @@ MODEL = GPT(SMALL)
         (lambda: repeated_windows(torch.arange(50), 2, 8, torch.Generator()), ValueError, "at least 16"),
         (lambda: held_out_loss(MODEL, torch.tensor([1, 999] * 20)), ValueError, r"token ids in \[0, 256\)"),
         (lambda: train(MODEL, torch.arange(100), torch.arange(100), config="fast"), TypeError, "TrainingConfig"),
+        (lambda: train(MODEL, torch.arange(100), torch.arange(300, 400)), ValueError, "held_out_data must hold"),
+        (lambda: train(MODEL, torch.arange(5), torch.arange(100)), ValueError, "train_data must hold more than"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_error(call, error: type[Exception], message: str) -> None:

@@ -73,6 +73,17 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         "(4: multi-head, 1: multi-query); --out then writes decode-gqa.jsonl",
     )
     p.add_argument(
+        "--ranks",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="P",
+        help="split each --tokens sequence across P local processes (gloo on the CPU, NCCL with a GPU per "
+        "process) and time ring_attention against all_gather_attention, both layouts when causal "
+        "(--dtype, --batch, --heads, --head-dim, --causal, --repeats and --warmup apply); "
+        "--out then writes ring.jsonl",
+    )
+    p.add_argument(
         "--from-jsonl",
         type=Path,
         nargs="+",
@@ -243,8 +254,30 @@ def main(argv: list[str] | None = None) -> int:
         for groups in args.kv_groups or ():
             if check_positive_int("each --kv-groups count", groups) not in (1, 2, 4):
                 raise ValueError(f"each --kv-groups count must divide the 4 query heads (1, 2 or 4), got {groups}")
+        for count in args.ranks or ():
+            if check_positive_int("each --ranks count", count) > min(config.tokens):
+                raise ValueError(
+                    f"each --ranks count needs at least one token per rank, got {count} for {min(config.tokens)} tokens"
+                )
+        if args.ranks is not None and (args.decode is not None or args.window is not None):
+            raise ValueError("--ranks, --window and --decode time different things: give one of them")
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    if args.ranks is not None:
+        ring_records = bench.ring_timings(config, args.ranks, layouts=("contiguous", "zigzag"))
+        env = bench.environment(config)
+        if args.out is None:
+            for r in ring_records:
+                sent = "-" if r.sent_mib is None else f"{r.sent_mib:.2f}"
+                mask = f"causal {r.layout}" if r.causal else "full"
+                print(
+                    f"{r.implementation:20} P={r.ranks} T={r.tokens:6} {mask:17} "
+                    f"{' / '.join(f'{ms:.2f}' for ms in r.rank_ms)} ms  {r.peak_extra_mib:8.2f} MiB  "
+                    f"sent {sent} MiB  error {r.max_abs_error:.1e}"
+                )
+        else:
+            print(results.write_results(args.out / "ring.jsonl", env, ring_records))
+        return 0
     if args.window is not None:
         timings = bench.window_timings(config, args.window)
         env = bench.environment(config)

@@ -741,6 +741,60 @@ def window_timings(config: Config, window: int) -> list[results.WindowRecord]:
     return records
 
 
+def ring_timings(
+    config: Config, ranks: Iterable[int], layouts: Iterable[str] = ("zigzag",)
+) -> list[results.RingRecord]:
+    """``ring_attention`` and ``all_gather_attention`` over each of ``config.tokens`` tokens split across each
+    number of ``ranks`` local processes (gloo on the CPU; NCCL with a GPU per rank), causal or not as
+    ``config.causal`` says, for each layout: per-rank median time of the forward pass, peak extra memory,
+    bytes sent against ``ring.ring_bytes``, largest error. ``config``: dtype, batch, heads, head_dim,
+    repeats, warmup (``threads`` is split between the ranks; ``device`` follows the backend)."""
+    from attn_examples import ring
+
+    dtype = DTYPES[config.dtype]
+    records = []
+    for world_size in ranks:
+        for tokens in config.tokens:
+            for causal in config.causal:
+                for layout in layouts if causal else ("zigzag",):  # without a mask the layout changes nothing
+                    args = (tokens, (config.batch, config.heads, config.head_dim), causal, layout, dtype)
+                    per_rank = ring.spawn(ring.time_ranks, world_size, *args, config.repeats, config.warmup)
+                    formula = max(
+                        ring.ring_bytes(
+                            tokens,
+                            world_size,
+                            (config.batch, config.heads, config.head_dim, config.head_dim),
+                            dtype,
+                            layout,
+                        )
+                    )
+                    for name in ("ring_attention", "all_gather_attention"):
+                        values = [r[name] for r in per_rank]
+                        is_ring = name == "ring_attention"
+                        records.append(
+                            results.RingRecord(
+                                name,
+                                world_size,
+                                tokens,
+                                causal,
+                                layout,
+                                config.batch,
+                                config.heads,
+                                config.head_dim,
+                                config.dtype,
+                                "cuda"
+                                if torch.cuda.is_available() and torch.cuda.device_count() >= world_size
+                                else "cpu",
+                                [v["ms"] for v in values],
+                                max(v["peak_bytes"] for v in values) / 2**20,
+                                max(v["sent_bytes"] for v in values) / 2**20 if is_ring else None,
+                                formula / 2**20 if is_ring else None,
+                                max(v["error"] for v in values),
+                            )
+                        )
+    return records
+
+
 class DecodeWords(TypedDict):
     """The words of the decode table, in one language: the site gives each page its own (attn/tables)."""
 

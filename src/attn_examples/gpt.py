@@ -612,9 +612,11 @@ def _check_train(
     on_eval: object = None,
 ) -> None:
     _check_optimizer(model, TrainingConfig() if config is None else config)
+    context = cast(GPT, model).config.context_length
     for name, data in (("train_data", train_data), ("held_out_data", held_out_data)):
-        _check_held_out(model, data, batch=1)
-        _check_token_ids(name, data, "(tokens,)", 1, cast(GPT, model).config.vocab)
+        data = _check_token_ids(name, data, "(tokens,)", 1, cast(GPT, model).config.vocab)
+        if len(data) <= context:
+            raise ValueError(f"{name} must hold more than context_length={context} tokens, got {len(data)}")
     if on_eval is not None and not callable(on_eval):
         raise TypeError(f"on_eval must be a function of (model, record), got {type(on_eval).__name__}")
 

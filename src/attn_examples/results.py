@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 # the machine, the versions and the date behind a run: the first line of a results file
 Environment = dict[str, object]
 
-R = TypeVar("R", "BenchRecord", "DecodeRecord", "WindowRecord", "AgreementRecord")
+R = TypeVar("R", "BenchRecord", "DecodeRecord", "WindowRecord", "RingRecord", "AgreementRecord")
 
 
 def _check_keys(cls: type, data: Mapping[str, object]) -> None:
@@ -124,6 +124,41 @@ class WindowRecord(FlatRecord):
 
 
 @dataclass(frozen=True)
+class RingRecord(FlatRecord):
+    """One timing of ``bench --ranks``: attention over ``tokens`` tokens split across ``ranks`` processes, by
+    ``ring_attention`` or ``all_gather_attention``: each rank's median milliseconds (the slowest sets the
+    pace), the largest peak extra MiB and MiB sent of any rank (``sent_mib``: measured for the ring, with
+    ``formula_mib`` from ``ring.ring_bytes``), and the largest difference from full attention.
+
+    >>> record = RingRecord("ring_attention", 2, 1024, True, "zigzag", 1, 8, 64, "float32", "cpu",
+    ...                     [10.0, 12.0], 4.0, 2.0, 2.0, 1e-7)
+    >>> RingRecord.from_json(record.to_json()) == record, record.median_ms
+    (True, 12.0)
+    """
+
+    implementation: str
+    ranks: int
+    tokens: int
+    causal: bool
+    layout: str
+    batch: int
+    heads: int
+    head_dim: int
+    dtype: str
+    device: str
+    rank_ms: list[float]
+    peak_extra_mib: float
+    sent_mib: float | None
+    formula_mib: float | None
+    max_abs_error: float
+
+    @property
+    def median_ms(self) -> float:
+        """The time of the slowest rank: the others wait for it at the next collective."""
+        return max(self.rank_ms)
+
+
+@dataclass(frozen=True)
 class Differences:
     """The largest absolute differences of one part (``"output"`` or ``"gradients"``) of an example.
 
@@ -185,7 +220,9 @@ class AgreementRecord:
 
 
 def write_results(
-    path: Path, env: Environment, records: Iterable[BenchRecord | DecodeRecord | WindowRecord | AgreementRecord]
+    path: Path,
+    env: Environment,
+    records: Iterable[BenchRecord | DecodeRecord | WindowRecord | RingRecord | AgreementRecord],
 ) -> Path:
     """Write ``env`` then one line per record into ``path``; return ``path``.
 
