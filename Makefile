@@ -106,6 +106,7 @@ bench: setup
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 8 32 128 512 --repeats 5 --out $(BENCH_OUT)
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --decode 64 256 --kv-groups 4 2 1 --repeats 3 --out $(BENCH_OUT)
 	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --window 256 --tokens 512 1024 2048 4096 8192 --batch 1 --heads 8 --head-dim 64 --repeats 3 --out $(BENCH_OUT)
+	$(BIN)/python -m attn_examples bench $(BENCH_OPTS) --ranks 1 2 4 --tokens 1024 4096 --batch 1 --heads 8 --head-dim 64 --repeats 3 --out $(BENCH_OUT)
 
 # every worked example on the CPU in float32 and float64 and on the device; see python -m attn_examples agreement -h
 agreement: setup

@@ -24,8 +24,9 @@ from attn_examples.ring import (
     split_sequence,
 )
 
-# (tokens, batch, heads, head_dim): one that divides evenly, one that does not, and one token per rank
-CASES = [(24, 1, 2, 8), (13, 2, 3, 5)]
+# (tokens, batch, heads, head_dim): one that divides evenly, one that does not, pieces longer than a tile
+# (ring.TILE), and one token per rank
+CASES = [(24, 1, 2, 8), (13, 2, 3, 5), (2 * ring.TILE + 77, 1, 1, 4)]
 
 
 def _all_cases(world_size: int) -> list[tuple[tuple, dict[str, float]]]:
@@ -45,6 +46,24 @@ def test_ring_attention_equals_full_attention_forward_and_backward(world_size: i
     for rank_results in spawn(_all_cases, world_size, world_size, timeout=120):
         for case, errors in rank_results:
             assert max(errors.values()) <= 1e-10, (case, errors)
+
+
+def _in_a_subgroup() -> float | None:
+    """Ranks 1 and 2 of three run ring attention in their own group; rank 0 stays out of it."""
+    group = dist.new_group([1, 2])  # every process takes part in making a group
+    if dist.get_rank() == 0:
+        return None
+    q, k, v = _draw(10, (1, 2, 4, 4))
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    rank = dist.get_rank(group)
+    shards = [split_sequence(t, 2, rank) for t in (q, k, v)]
+    out = ring_attention(*shards, causal=True, group=group)
+    return (gather_sequence(out, group) - expected).abs().max().item()
+
+
+def test_a_group_of_some_ranks_runs_its_own_ring() -> None:
+    outside, *inside = spawn(_in_a_subgroup, 3)
+    assert outside is None and max(inside) < 1e-6
 
 
 def _sent_bytes(tokens: int, sizes: tuple[int, int, int, int]) -> tuple[int, int]:
@@ -196,3 +215,23 @@ def test_merge_partial_is_attention_over_both_sets_of_keys() -> None:
 def test_bad_input_is_named_before_any_work(call, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_torchrun_starts_it_and_every_process_checks_itself() -> None:
+    import re
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "attn_examples.ring"]
+    done = subprocess.run([*command, "--tokens", "37"], capture_output=True, text=True, timeout=120, check=True)
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank "))
+    assert [line.split(" (")[0] for line in lines] == ["rank 0 of 2", "rank 1 of 2"]
+    differences = [float(x) for x in re.findall(r"(\d\.\de[-+]\d+)", "".join(lines))]
+    assert len(differences) == 8 and max(differences) <= 1e-10
+
+
+def test_without_torchrun_the_command_says_how_to_start_it(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        ring.main([])
+    assert exit_info.value.code == 2 and "start it with torchrun" in capsys.readouterr().err

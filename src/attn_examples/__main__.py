@@ -259,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(
                     f"each --ranks count needs at least one token per rank, got {count} for {min(config.tokens)} tokens"
                 )
+        if args.ranks is not None and config.device == "mps":
+            raise ValueError(
+                "--ranks runs on gloo (--device cpu) or NCCL (--device cuda, a GPU per process), not on mps"
+            )
         if args.ranks is not None and (args.decode is not None or args.window is not None):
             raise ValueError("--ranks, --window and --decode time different things: give one of them")
     except (TypeError, ValueError) as error:

@@ -747,18 +747,22 @@ def ring_timings(
     """``ring_attention`` and ``all_gather_attention`` over each of ``config.tokens`` tokens split across each
     number of ``ranks`` local processes (gloo on the CPU; NCCL with a GPU per rank), causal or not as
     ``config.causal`` says, for each layout: per-rank median time of the forward pass, peak extra memory,
-    bytes sent against ``ring.ring_bytes``, largest error. ``config``: dtype, batch, heads, head_dim,
-    repeats, warmup (``threads`` is split between the ranks; ``device`` follows the backend)."""
+    bytes sent against ``ring.ring_bytes``, largest error. ``config``: device (cpu: gloo; cuda: NCCL, a GPU
+    per rank), dtype, batch, heads, head_dim, repeats, warmup (the machine's cores are shared by the ranks)."""
     from attn_examples import ring
 
-    dtype = DTYPES[config.dtype]
+    dtype, backend = DTYPES[config.dtype], "nccl" if config.device == "cuda" else "gloo"
+    if config.device == "mps":
+        raise ValueError("--ranks runs on gloo (--device cpu) or NCCL (--device cuda, a GPU per process), not on mps")
     records = []
     for world_size in ranks:
         for tokens in config.tokens:
             for causal in config.causal:
                 for layout in layouts if causal else ("zigzag",):  # without a mask the layout changes nothing
                     args = (tokens, (config.batch, config.heads, config.head_dim), causal, layout, dtype)
-                    per_rank = ring.spawn(ring.time_ranks, world_size, *args, config.repeats, config.warmup)
+                    per_rank = ring.spawn(
+                        ring.time_ranks, world_size, *args, config.repeats, config.warmup, backend=backend
+                    )
                     formula = max(
                         ring.ring_bytes(
                             tokens,
@@ -845,6 +849,72 @@ def decode_table(records: Iterable[results.DecodeRecord], env: Environment, word
         cells = [f"{r.new_tokens}", f"{r.tokens_per_s_without:.0f}", f"{r.tokens_per_s_with:.0f}", f"{r.speedup:.1f}"]
         cells = [f"{r.kv_groups}", *cells] if grouped else cells
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+class RingWords(TypedDict):
+    """The words of the distributed benchmark's table, in one language (``tables: ring:`` in a page)."""
+
+    measured: str  # with {torch}, {where}, {threads}, {dtype}, {batch}, {heads} and {head_dim}
+    implementation: str
+    ranks: str
+    tokens: str
+    mask: str
+    full: str
+    contiguous: str  # causal, the sequence cut into P contiguous shards
+    zigzag: str  # causal, the zig-zag layout
+    per_rank: str
+    peak: str
+    sent: str
+    error: str
+
+
+RING_ENGLISH: RingWords = {
+    "measured": "Measured with torch {torch} on {where} ({threads} threads shared by the processes), {dtype}, "
+    "batch {batch}, {heads} heads of {head_dim}: the forward pass, median of each process, gloo.",
+    "implementation": "implementation",
+    "ranks": "processes",
+    "tokens": "tokens",
+    "mask": "mask",
+    "full": "none",
+    "contiguous": "causal, contiguous",
+    "zigzag": "causal, zig-zag",
+    "per_rank": "ms, each process",
+    "peak": "peak extra MiB",
+    "sent": "MiB sent (formula)",
+    "error": "max error",
+}
+
+
+def ring_table(records: Iterable[results.RingRecord], env: Environment, words: RingWords = RING_ENGLISH) -> str:
+    """The distributed benchmark as Markdown: each process's time, memory, bytes sent and error.
+
+    >>> record = results.RingRecord("ring_attention", 2, 1024, True, "zigzag", 1, 8, 64, "float32", "cpu",
+    ...                             [10.0, 12.0], 4.0, 2.0, 2.0, 1e-7)
+    >>> env = {"torch": "2.13.0", "processor": "x86_64", "device": "cpu", "threads": 2}
+    >>> print(ring_table([record], env).splitlines()[-1])
+    | `ring_attention` | 2 | 1024 | causal, zig-zag | 10.0 / 12.0 | 4.0 | 2.00 (2.00) | 1e-07 |
+    """
+    rows = list(records)
+    first = rows[0] if rows else None
+    measured = words["measured"].format(
+        torch=env["torch"],
+        where=env.get("gpu") or env["processor"],
+        threads=env["threads"],
+        dtype=first.dtype if first else "",
+        batch=first.batch if first else "",
+        heads=first.heads if first else "",
+        head_dim=first.head_dim if first else "",
+    )
+    keys = ("implementation", "ranks", "tokens", "mask", "per_rank", "peak", "sent", "error")
+    titles = [words[key] for key in keys]  # type: ignore[literal-required]
+    lines = [measured, "", "| " + " | ".join(titles) + " |", "|---|---:|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        mask = words[r.layout] if r.causal else words["full"]  # type: ignore[literal-required]
+        sent = "—" if r.sent_mib is None else f"{r.sent_mib:.2f} ({r.formula_mib:.2f})"
+        times = " / ".join(f"{ms:.1f}" for ms in r.rank_ms)
+        cells = [f"`{r.implementation}`", f"{r.ranks}", f"{r.tokens}", mask, times, f"{r.peak_extra_mib:.1f}", sent]
+        lines.append("| " + " | ".join([*cells, f"{r.max_abs_error:.0e}"]) + " |")
     return "\n".join(lines)
 
 

@@ -13,28 +13,25 @@ It runs on gloo (CPU) or NCCL (GPUs), in processes started by ``torchrun`` or by
 from __future__ import annotations
 
 # --8<-- [start:imports]
-import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-
-import torch
-import torch.distributed as dist
-
-# --8<-- [end:imports]
-# isort: split
 import datetime
+import math
 import os
 import pickle
 import socket
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import torch
+import torch.distributed as dist
 import torch.multiprocessing as mp
 
+# --8<-- [end:imports]
+# isort: split
 from attn_examples._checks import (
     check_bool,
     check_float_dtype,
@@ -43,12 +40,13 @@ from attn_examples._checks import (
     check_qkv,
     checked_by,
 )
+from attn_examples.chapters import Example, Lines, Outputs, kernel_outputs, moved
 from attn_examples.flash import _flash_backward, _flash_forward
 
+# --8<-- [start:layout]
 LAYOUTS = ("contiguous", "zigzag")
 
 
-# --8<-- [start:layout]
 def shard_ranges(tokens: int, world_size: int, layout: str = "zigzag") -> list[list[tuple[int, int]]]:
     """For each rank, the ``(start, stop)`` ranges of the positions its shard holds, in order.
 
@@ -87,6 +85,7 @@ def split_sequence(x: torch.Tensor, world_size: int, rank: int, layout: str = "z
 # --8<-- [end:layout]
 
 
+# --8<-- [start:ring]
 @dataclass(frozen=True)
 class _Ring:
     """Who this rank is in the ring, and what every rank holds."""
@@ -97,16 +96,17 @@ class _Ring:
     ranges: list[list[tuple[int, int]]]  # per rank: the positions of its shard
 
     @property
-    def next(self) -> int:  # the global rank to send to
-        return (
-            dist.get_global_rank(self.group, (self.rank + 1) % self.size) if self.group else (self.rank + 1) % self.size
-        )
+    def next(self) -> int:
+        """The global rank this rank sends to."""
+        return self._global((self.rank + 1) % self.size)
 
     @property
-    def prev(self) -> int:  # the global rank to receive from
-        return (
-            dist.get_global_rank(self.group, (self.rank - 1) % self.size) if self.group else (self.rank - 1) % self.size
-        )
+    def prev(self) -> int:
+        """The global rank this rank receives from."""
+        return self._global((self.rank - 1) % self.size)
+
+    def _global(self, rank: int) -> int:
+        return rank if self.group is None else dist.get_global_rank(self.group, rank)
 
     def pieces(self, rank: int) -> list[tuple[int, int, int]]:
         """Rank ``rank``'s pieces: ``(offset in its shard, first position, stop position)``."""
@@ -117,6 +117,7 @@ class _Ring:
         return out
 
     def length(self, rank: int) -> int:
+        """How many tokens rank ``rank`` holds."""
         return sum(b - a for a, b in self.ranges[rank])
 
 
@@ -160,6 +161,9 @@ def _ring_of(
             f"{expected} tokens on ranks 0..{size - 1}, got {lengths}"
         )
     return _Ring(group, rank, size, ranges)
+
+
+# --8<-- [end:ring]
 
 
 # --8<-- [start:sent_bytes]
@@ -281,7 +285,8 @@ def _pairs(ring: _Ring, owner: int, causal: bool) -> Iterator[tuple[slice, slice
 
 
 def scores_per_rank(tokens: int, world_size: int, causal: bool = True, layout: str = "zigzag") -> list[int]:
-    """How many query-key scores each rank computes in one ``ring_attention`` pass: the work, by rank.
+    """How many query-key scores the pairs of pieces each rank computes in one ``ring_attention`` pass hold,
+    a diagonal pair counted whole (one tile computes it when it is no longer than ``TILE``): the work, by rank.
 
     Under a causal mask a contiguous split gives the last rank ``P`` times the first's; the zig-zag
     split gives every rank the same.
@@ -306,6 +311,9 @@ def scores_per_rank(tokens: int, world_size: int, causal: bool = True, layout: s
 
 
 # --8<-- [start:forward]
+TILE = 256  # queries and keys per tile inside a pair: the only square buffer, heads × 256² scores
+
+
 def _ring_forward(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float, ring: _Ring
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -321,10 +329,9 @@ def _ring_forward(
             incoming = [_buffer(t, ring.length(source)) for t in block]
             works = _start_exchange(ring, list(block), incoming)
         for rows, cols, diagonal in _pairs(ring, owner, causal):
-            # one tile per pair: the efficient-attention chapter's forward pass gives its output and log-sum-exp
+            # the efficient-attention chapter's tiled forward pass gives the pair's output and log-sum-exp
             q_piece, k_piece, v_piece = (t.to(acc_dtype) for t in (q[..., rows, :], *(b[..., cols, :] for b in block)))
-            tile = max(q_piece.shape[-2], k_piece.shape[-2])
-            piece_out, piece_lse = _flash_forward(q_piece, k_piece, v_piece, diagonal, scale, tile, tile)
+            piece_out, piece_lse = _flash_forward(q_piece, k_piece, v_piece, diagonal, scale, TILE, TILE)
             out[..., rows, :], lse[..., rows] = merge_partial(out[..., rows, :], lse[..., rows], piece_out, piece_lse)
         if works:
             _wait(works)
@@ -367,7 +374,6 @@ def _ring_backward(
             works = _start_exchange(ring, list(block[:2]), incoming)
         k_block, v_block, dk_block, dv_block = block
         for rows, cols, diagonal in _pairs(ring, owner, causal):
-            tile = max(rows.stop - rows.start, cols.stop - cols.start)
             dq_piece, dk_piece, dv_piece = _flash_backward(
                 q_[..., rows, :],
                 k_block[..., cols, :],
@@ -377,8 +383,8 @@ def _ring_backward(
                 grad_[..., rows, :],
                 diagonal,
                 scale,
-                tile,
-                tile,
+                TILE,
+                TILE,
             )
             dq[..., rows, :] += dq_piece
             dk_block[..., cols, :] += dk_piece
@@ -396,6 +402,7 @@ def _ring_backward(
 # --8<-- [end:backward]
 
 
+# --8<-- [start:ring_attention]
 class _RingAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, causal, scale, ring):
@@ -410,7 +417,6 @@ class _RingAttention(torch.autograd.Function):
         return (*_ring_backward(q, k, v, out, lse, grad_out, *ctx.config), None, None, None)
 
 
-# --8<-- [start:ring_attention]
 def ring_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -434,6 +440,7 @@ def ring_attention(
 # --8<-- [end:ring_attention]
 
 
+# --8<-- [start:all_gather_attention]
 class _GatherSequence(torch.autograd.Function):
     """All ranks' shards as one sequence, in order; the gradient of each shard goes back to its rank."""
 
@@ -468,7 +475,6 @@ def gather_sequence(
     return _GatherSequence.apply(shard, ring)
 
 
-# --8<-- [start:all_gather_attention]
 def all_gather_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -569,6 +575,37 @@ def rank_device() -> torch.device:
 
 
 # --8<-- [end:spawn]
+
+
+# --8<-- [start:scaling]
+def ring_step_seconds(
+    tokens_per_rank: int, width: int, flops_per_s: float, bytes_per_s: float, bytes_per_number: int = 2
+) -> tuple[float, float]:
+    """One step of the ring on paper: ``(compute, transfer)`` seconds for a rank's ``n`` queries against one
+    block of ``n`` keys and values, where ``width`` is batch · heads · head_dim, the numbers of one token.
+
+    The two products ``q kᵀ`` and ``p v`` take ``4 n² · width`` FLOPs at ``flops_per_s``; the next key and
+    value blocks, ``2 n · width`` numbers of ``bytes_per_number`` bytes, cross a link of ``bytes_per_s``.
+
+    >>> compute, transfer = ring_step_seconds(4096, 32 * 128, flops_per_s=500e12, bytes_per_s=450e9)
+    >>> round(compute * 1e3, 3), round(transfer * 1e3, 3)
+    (0.55, 0.149)
+    """
+    n = tokens_per_rank
+    return 4 * n * n * width / flops_per_s, 2 * n * width * bytes_per_number / bytes_per_s
+
+
+def overlap_threshold(flops_per_s: float, bytes_per_s: float, bytes_per_number: int = 2) -> float:
+    """Tokens per rank from which a step computes for as long as its blocks travel, so that the transfer
+    can hide behind the computation: ``n = bytes_per_number · F / (2 B)``, whatever the width.
+
+    >>> round(overlap_threshold(500e12, 450e9)), round(overlap_threshold(500e12, 50e9))
+    (1111, 10000)
+    """
+    return bytes_per_number * flops_per_s / (2 * bytes_per_s)
+
+
+# --8<-- [end:scaling]
 
 
 def compare_with_full_attention(
@@ -725,6 +762,21 @@ def _check_scores_per_rank(
     check_bool("causal", causal)
 
 
+def _check_rates(flops_per_s: object, bytes_per_s: object, bytes_per_number: object = 2) -> None:
+    for name, rate in (("flops_per_s", flops_per_s), ("bytes_per_s", bytes_per_s)):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf:
+            raise ValueError(f"{name} must be a positive finite number, got {rate!r}")
+    check_positive_int("bytes_per_number", bytes_per_number)
+
+
+def _check_step(
+    tokens_per_rank: object, width: object, flops_per_s: object, bytes_per_s: object, bytes_per_number: object = 2
+) -> None:
+    check_positive_int("tokens_per_rank", tokens_per_rank)
+    check_positive_int("width", width)
+    _check_rates(flops_per_s, bytes_per_s, bytes_per_number)
+
+
 def _check_gather(shard: object, group: object = None, *, layout: object = "zigzag") -> None:
     check_float_tensor(
         "shard",
@@ -764,4 +816,68 @@ all_gather_attention = checked_by(_check_shards, all_gather_attention)
 gather_sequence = checked_by(_check_gather, gather_sequence)
 spawn = checked_by(_check_spawn, spawn)
 ring_bytes = checked_by(_check_ring_bytes, ring_bytes)
+ring_step_seconds = checked_by(_check_step, ring_step_seconds)
+overlap_threshold = checked_by(_check_rates, overlap_threshold)
 scores_per_rank = checked_by(_check_scores_per_rank, scores_per_rank)
+
+
+# What the guide's tools read from this chapter (attn_examples.chapters): its page, the examples that
+# `python -m attn_examples agreement` compares across devices, and the data of its figures.
+CHAPTER = "attention-across-devices"
+
+
+def _one_rank(device: torch.device, dtype: torch.dtype) -> Outputs:
+    """The ring's computation on a single rank: no process group, the two zig-zag pieces merged by log-sum-exp."""
+    q, k, v, grad_out = torch.randn(4, 1, 2, 40, 16, generator=torch.Generator().manual_seed(0)).unbind(0)
+    ring = _Ring(None, 0, 1, shard_ranges(40, 1, "zigzag"))
+    fn = lambda q, k, v: _RingAttention.apply(q, k, v, True, 0.25, ring)  # noqa: E731
+    return kernel_outputs(fn, *(moved(t, device, dtype) for t in (q, k, v, grad_out)))
+
+
+AGREEMENT = (Example(CHAPTER, "ring attention on one rank, causal, two zig-zag pieces", _one_rank),)
+
+# the figure "scaling": a Llama-style layer for one sequence (32 heads of 128) in bfloat16, computed at
+# 500 TFLOP/s, its blocks sent over the links of H100 machines
+WIDTH, FLOPS_PER_S = 32 * 128, 500e12
+LINKS = {"NVLink": 450e9, "InfiniBand": 50e9}
+
+
+def _scaling_figure() -> Lines:
+    """Compute and transfer time of one ring step against the tokens per rank, on paper."""
+    tokens = [2**i for i in range(8, 18)]
+    lines = {"4n²w / F": [ring_step_seconds(n, WIDTH, FLOPS_PER_S, 1.0)[0] * 1e3 for n in tokens]}
+    for link, rate in LINKS.items():
+        lines[f"4nw / B ({link})"] = [ring_step_seconds(n, WIDTH, FLOPS_PER_S, rate)[1] * 1e3 for n in tokens]
+    return Lines(tokens, lines, log=True)
+
+
+FIGURES = {"scaling": _scaling_figure}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``torchrun --nproc-per-node P -m attn_examples.ring``: every process checks ring attention, forward and
+    backward, against full attention on the whole sequence and prints its largest differences."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="torchrun --nproc-per-node P -m attn_examples.ring", description=main.__doc__)
+    parser.add_argument("--tokens", type=int, default=1000, help="length of the whole sequence")
+    parser.add_argument("--layout", default="zigzag", choices=LAYOUTS)
+    parser.add_argument("--full", action="store_true", help="no causal mask")
+    args = parser.parse_args(argv)
+    if "RANK" not in os.environ:
+        parser.error("start it with torchrun (it sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT)")
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=60))
+    try:
+        errors = compare_with_full_attention(args.tokens, causal=not args.full, layout=args.layout)
+        shown = ", ".join(f"{name} {error:.1e}" for name, error in errors.items())
+        print(f"rank {dist.get_rank()} of {dist.get_world_size()} ({backend}): largest differences {shown}")
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

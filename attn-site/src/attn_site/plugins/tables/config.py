@@ -12,7 +12,8 @@ class TablesConfig(SitePluginConfig):
     ``targets_marker``: where the benchmarks' tables and their targets go, made from
     ``benchmark_results`` (written by ``make bench``) in the words of the page's front matter;
     ``decode_marker``: where the decode benchmark's table goes, made from ``decode_results``;
-    ``decode_gqa_marker``: where its table by number of key-value heads goes, made from ``decode_gqa_results``."""
+    ``decode_gqa_marker``: where its table by number of key-value heads goes, made from ``decode_gqa_results``;
+    ``ring_marker``: where the distributed benchmark's table goes, made from ``ring_results``."""
 
     map_marker = c.Type(str, default="<!-- guide-map -->")
     agreement_marker = c.Type(str, default="<!-- agreement-table -->")
@@ -24,3 +25,5 @@ class TablesConfig(SitePluginConfig):
     decode_results = c.Type(str, default="docs/benchmarks/cpu/decode.jsonl")
     decode_gqa_marker = c.Type(str, default="<!-- decode-gqa-table -->")
     decode_gqa_results = c.Type(str, default="docs/benchmarks/cpu/decode-gqa.jsonl")
+    ring_marker = c.Type(str, default="<!-- ring-table -->")
+    ring_results = c.Type(str, default="docs/benchmarks/cpu/ring.jsonl")

@@ -24,6 +24,10 @@
   ``docs/benchmarks/cpu/decode.jsonl`` and ``decode-gqa.jsonl`` (``make bench``) as
   :func:`attn_examples.bench.decode_table` writes them, in the words of ``tables: decode:``
   (:class:`attn_examples.bench.DecodeWords`).
+- The **distributed benchmark's table** (``<!-- ring-table -->``, on the pages "attention-across-devices" and
+  "benchmarks"): the records of ``docs/benchmarks/cpu/ring.jsonl`` (``make bench``) as
+  :func:`attn_examples.bench.ring_table` writes them, in the words of ``tables: ring:``
+  (:class:`attn_examples.bench.RingWords`).
 
 The column titles of the map are the site's words (``words/<lang>.yml``, ``guide_map``).
 """
@@ -50,7 +54,7 @@ from attn_site.words import words_for
 
 if TYPE_CHECKING:
     from attn_examples.agreement import TableWords as AgreementWords
-    from attn_examples.bench import DecodeWords, TableWords
+    from attn_examples.bench import DecodeWords, RingWords, TableWords
 
 
 def page_name(page: Page) -> str:
@@ -163,6 +167,26 @@ def decode_words(meta: Mapping[str, object], lang: str, default: str) -> DecodeW
     return cast("DecodeWords", _page_words(meta, "decode", lang, default, DECODE_ENGLISH))
 
 
+def ring_words(meta: Mapping[str, object], lang: str, default: str) -> RingWords:
+    """The words of the distributed benchmark's table that a page's front matter gives (``tables: ring:``).
+
+    >>> ring_words({}, "en", default="en")["ranks"]
+    'processes'
+    """
+    from attn_examples.bench import RING_ENGLISH
+
+    return cast("RingWords", _page_words(meta, "ring", lang, default, RING_ENGLISH))
+
+
+def ring_results_table(results: Path, words: RingWords) -> str:
+    """The distributed benchmark's table, made from ``results`` in ``words``."""
+    from attn_examples.bench import ring_table  # imports torch: only where the table is
+    from attn_examples.results import RingRecord, read_results
+
+    env, records = read_results(results, RingRecord)
+    return ring_table(records, env, words)
+
+
 def decode_results_table(results: Path, words: DecodeWords) -> str:
     """The decode benchmark's table, made from ``results`` in ``words``."""
     from attn_examples.bench import decode_table  # imports torch: only where the table is
@@ -229,4 +253,12 @@ class TablesPlugin(SitePlugin):
                 except ValueError as error:
                     raise PluginError(str(error)) from error
                 markdown = markdown.replace(marker, decode_results_table(self.root(config) / source, decode))
+        if self.config.ring_marker in markdown:
+            try:
+                ring = ring_words(page.meta, lang, default)
+            except ValueError as error:
+                raise PluginError(str(error)) from error
+            markdown = markdown.replace(
+                self.config.ring_marker, ring_results_table(self.root(config) / self.config.ring_results, ring)
+            )
         return markdown
